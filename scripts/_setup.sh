@@ -1,0 +1,64 @@
+# Shared set-up for scripts/acuvoice and scripts/test: sourced, not run.
+# Creates .venv when missing, installs system packages when run as root, and (re)installs the
+# project only when pyproject.toml changed since the last install, so a second run is quick.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+# Debian packages the real speech engines and encoders need (espeak-ng for pyttsx3, ffmpeg for pydub).
+DEB_PACKAGES=(espeak-ng ffmpeg)
+
+_say() { printf 'acuvoice setup: %s\n' "$*" >&2; }
+
+_find_python() {
+    local candidate
+    for candidate in "${PYTHON:-}" python3.13 python3.12 python3.11 python3.10 python3; do
+        [ -n "$candidate" ] || continue
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' 2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+_system_packages() {
+    command -v dpkg-query >/dev/null 2>&1 || return 0
+    local missing=() pkg
+    for pkg in "${DEB_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        _say "installing ${missing[*]} with apt-get"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        _say "missing system packages: ${missing[*]}; the real voices and MP3/M4A export need them."
+        _say "install them with: sudo apt-get install ${missing[*]}"
+    fi
+}
+
+# setup_env EXTRAS: make .venv and install the project with the given extras ("" or "dev").
+setup_env() {
+    local extras="${1:-}" py stamp want
+    _system_packages
+    if [ ! -x "$VENV/bin/python" ]; then
+        py="$(_find_python)" || { _say "Python 3.10 or newer is needed (set PYTHON=/path/to/python3)"; exit 2; }
+        _say "creating .venv with $py"
+        "$py" -m venv "$VENV"
+    fi
+    stamp="$VENV/.acuvoice-installed"
+    want="$(cat "$ROOT/pyproject.toml" | cksum | cut -d' ' -f1)-[$extras]"
+    # An install with dev extras also satisfies a plain one.
+    if [ -f "$stamp" ] && { [ "$(cat "$stamp")" = "$want" ] ||
+        { [ -z "$extras" ] && [ "$(cat "$stamp")" = "${want%-\[\]}-[dev]" ]; }; }; then
+        return 0
+    fi
+    _say "installing acuvoice${extras:+[$extras]} into .venv (first run only)"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT${extras:+[$extras]}"
+    echo "$want" >"$stamp"
+}

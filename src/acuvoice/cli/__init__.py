@@ -1,0 +1,62 @@
+"""The ``acuvoice`` command: a thin front end over the library; ``main()`` maps errors to exits."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from acuvoice.cli.app import cli
+from acuvoice.errors import AcuvoiceError, RoutineError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; the only place errors become messages and exit codes.
+
+    Exit status: 0 success, 1 a failure while rendering, 2 bad usage or an invalid routine,
+    130 interrupted.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="acuvoice", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("acuvoice: interrupted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except RoutineError as exc:
+        if debug:
+            raise
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        count = len(exc.errors)
+        click.echo(f"acuvoice: {count} problem{'s' * (count != 1)}; nothing was written", err=True)
+        return exc.exit_code
+    except AcuvoiceError as exc:
+        if debug:
+            raise
+        click.echo(f"acuvoice: error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("acuvoice: interrupted; nothing was written", err=True)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+        if debug:
+            raise
+        click.echo(
+            f"acuvoice: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in acuvoice; run again with --debug for the details and report them.",
+            err=True,
+        )
+        return 1
+    return 0
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,27 @@
+"""The ``acuvoice`` command group; each command lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from acuvoice import __version__
+from acuvoice.cli import cmd_new, cmd_points, cmd_routines, cmd_schema, cmd_script, cmd_validate
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Start here:  acuvoice script lower-back-pain    (the built-in 15-minute session as a timed script)",
+)
+@click.version_option(__version__, prog_name="acuvoice")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors (for bug reports).")
+def cli(debug: bool) -> None:
+    """Turn acupressure routines (YAML) into timed, guided sessions.
+
+    A ROUTINE is a path to a routine file or the name of a built-in routine
+    (see `acuvoice routines`). Exit status: 0 success, 1 a failure while rendering,
+    2 bad usage or an invalid routine.
+    """
+
+
+for _module in (cmd_script, cmd_validate, cmd_routines, cmd_points, cmd_new, cmd_schema):
+    cli.add_command(_module.command)

@@ -1,0 +1,93 @@
+"""Options and helpers shared by several commands."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from acuvoice.compiler import CompileOptions, compile_timeline, cue_lengths
+from acuvoice.errors import ExportError
+from acuvoice.measure import WordsPerMinute
+from acuvoice.points.library import builtin_library
+from acuvoice.routine.loader import load_routine
+from acuvoice.routine.model import Routine
+from acuvoice.timeline import Timeline
+from acuvoice.units import parse_duration_ms
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class DurationParam(click.ParamType):
+    """A duration on the command line: ``12m``, ``90``, ``1m30s``."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_duration_ms(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def timeline_options(fn: F) -> F:
+    """The options that decide a timeline: target, listener profile, voice rate, cue set."""
+    options = [
+        click.option("--target", type=DurationParam(), help="Fit the session to this length, e.g. 12m or 1m30s (overrides the routine's `target`)."),
+        click.option("--avoid", multiple=True, metavar="CONDITION", help="Leave out points not advised with a condition, e.g. --avoid pregnancy (repeatable; `acuvoice points --conditions` lists them)."),
+        click.option("--rate", type=click.FloatRange(0.5, 2.0), help="Speaking-rate multiplier, 0.5..2.0 (overrides the routine's voice.rate)."),
+        click.option("--cues", metavar="SET", help="Cue set: bowl, chime, beep, soft or none (overrides the routine's sound.cues)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def build_timeline(
+    source: str,
+    *,
+    target: int | None = None,
+    avoid: tuple[str, ...] = (),
+    rate: float | None = None,
+    cues: str | None = None,
+) -> tuple[Routine, Timeline]:
+    """Load and compile a routine with the command line's options."""
+    library = builtin_library()
+    routine = load_routine(source, library=library)
+    speed = rate if rate is not None else routine.voice.rate
+    measure = WordsPerMinute(rate=speed)
+    options = CompileOptions(
+        target_ms=target,
+        avoid=avoid,
+        cue_ms=cue_lengths(cues or routine.sound.cues),
+        voice=f"estimate: {measure.wpm:g} words per minute at rate {speed:g}",
+    )
+    return routine, compile_timeline(routine, library, measure, options)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write text to ``path`` through a temporary file, so no partial file is ever left.
+
+    Raises:
+        ExportError: The folder does not exist or cannot be written.
+    """
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise ExportError(f"cannot write {path}: {exc.strerror}") from exc
+        raise

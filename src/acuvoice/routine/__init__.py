@@ -1,0 +1,39 @@
+"""Routines: the model (here), the loader (``routine.loader``) and lint (``routine.lint``)."""
+
+from __future__ import annotations
+
+from acuvoice.routine.model import (
+    BreatheStep,
+    BreathGuide,
+    ChapterStep,
+    CueStep,
+    Origin,
+    PauseStep,
+    Pressure,
+    PressStep,
+    Routine,
+    SayStep,
+    Side,
+    Sound,
+    Step,
+    Technique,
+    Voice,
+)
+
+__all__ = [
+    "BreathGuide",
+    "BreatheStep",
+    "ChapterStep",
+    "CueStep",
+    "Origin",
+    "PauseStep",
+    "PressStep",
+    "Pressure",
+    "Routine",
+    "SayStep",
+    "Side",
+    "Sound",
+    "Step",
+    "Technique",
+    "Voice",
+]

@@ -1,0 +1,438 @@
+"""Load a routine file (and the files it includes) into a validated :class:`Routine`.
+
+Reading happens in two passes so that every problem in every file is reported together:
+first each file is parsed and checked against the schema, with its includes read
+recursively; then point codes, conditions and paths are checked on the raw data (so they are
+reported even when the schema check failed) and, if nothing is wrong, steps are converted.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from acuvoice.errors import Problem, RoutineError, Severity, UnknownPointError
+from acuvoice.phrases import available_languages, load_catalog
+from acuvoice.points.library import PointLibrary, builtin_library, point_from_input
+from acuvoice.points.model import Point
+from acuvoice.routine.model import (
+    AMBIENCES,
+    CUE_SETS,
+    BreatheStep,
+    BreathGuide,
+    ChapterStep,
+    CueStep,
+    Origin,
+    PauseStep,
+    Pressure,
+    PressStep,
+    Routine,
+    SayStep,
+    Side,
+    Sound,
+    Step,
+    Technique,
+    Voice,
+)
+from acuvoice.schema import (
+    BreatheStepIn,
+    ChapterStepIn,
+    CueStepIn,
+    DefaultsIn,
+    IncludedFileIn,
+    IncludeStepIn,
+    PauseStepIn,
+    PressStepIn,
+    RoutineFileIn,
+    SayStepIn,
+)
+from acuvoice.validation import did_you_mean, problems_from_validation
+from acuvoice.yamlpos import Document, YamlProblems, parse_yaml, read_text
+
+#: Folder of the built-in routines (package data).
+BUILTIN_DIR = Path(str(resources.files("acuvoice").joinpath("routines")))
+
+#: Press-step values used when neither the step nor the routine's ``defaults`` give one.
+PRESS_DEFAULTS: Mapping[str, int] = {
+    "hold_ms": 60_000,
+    "find_ms": 8_000,
+    "reminders_ms": 30_000,
+    "countdown": 3,
+    "repeat": 1,
+}
+#: How deep includes may nest, and how many files one routine may read.
+MAX_INCLUDE_DEPTH = 16
+MAX_FILES = 200
+
+
+def builtin_routines() -> dict[str, Path]:
+    """Built-in routine names and their files (``common/`` holds include-only parts)."""
+    return {p.stem: p for p in sorted(BUILTIN_DIR.glob("*.yaml"))}
+
+
+def resolve_routine_path(source: str | os.PathLike[str]) -> tuple[Path, str, str]:
+    """Find a routine by path or built-in name.
+
+    Returns:
+        ``(path, shown, name)``: the file, how to name it in messages, the routine's name.
+
+    Raises:
+        RoutineError: Neither a file nor a built-in routine has that name.
+    """
+    text = os.fspath(source)
+    path = Path(text)
+    if path.is_file() or path.suffix.lower() in {".yaml", ".yml"} or os.sep in text:
+        return path, text, path.stem
+    builtins = builtin_routines()
+    if text in builtins:
+        return builtins[text], f"<built-in>/{builtins[text].name}", text
+    hint = did_you_mean(text, builtins)
+    listing = ", ".join(builtins) or "none"
+    raise RoutineError(
+        [
+            Problem(
+                text,
+                0,
+                0,
+                f"no routine file or built-in routine by this name{hint or ''} "
+                f"(built-ins: {listing}; `acuvoice new NAME` writes a starter file)",
+            )
+        ]
+    )
+
+
+def load_routine(
+    source: str | os.PathLike[str], *, library: PointLibrary | None = None
+) -> Routine:
+    """Load, validate and expand a routine.
+
+    Args:
+        source: A path to a routine file, or the name of a built-in routine.
+        library: The point library (the built-in one by default).
+
+    Returns:
+        The routine, includes expanded, codes resolved, every press option filled in.
+
+    Raises:
+        RoutineError: The file or one it includes is unreadable or invalid; carries every
+            problem found, each with file, line and column.
+        UnknownPointError: As above, when every error is an unknown point.
+    """
+    path, shown, name = resolve_routine_path(source)
+    loader = _Loader(library or builtin_library(), path)
+    return loader.load(path, shown, name)
+
+
+@dataclass(slots=True)
+class _File:
+    """One parsed file: its document, its validated model (if valid) and its includes."""
+
+    path: Path
+    shown: str
+    doc: Document | None
+    parsed: RoutineFileIn | None
+    includes: dict[int, _File | None] = field(default_factory=dict)
+
+
+class _Loader:
+    def __init__(self, library: PointLibrary, root: Path) -> None:
+        self.library = library
+        self.root_dir = root.resolve().parent
+        self.problems: list[Problem] = []
+        self.unknown_points = 0
+        self.files_read = 0
+        self.cache: dict[Path, _File] = {}
+
+    # -- helpers ---------------------------------------------------------------------------
+    def problem(self, f: _File, path: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
+        mark = f.doc.mark(path, key=key) if f.doc else None
+        line, column = (mark.line, mark.column) if mark else (0, 0)
+        self.problems.append(Problem(f.shown, line, column, message))
+
+    # -- pass 1: read ----------------------------------------------------------------------
+    def read(self, path: Path, shown: str, *, root: bool, chain: tuple[Path, ...]) -> _File:
+        resolved = path.resolve()
+        if resolved in self.cache:
+            return self.cache[resolved]
+        self.files_read += 1
+        f = _File(path, shown, None, None)
+        try:
+            f.doc = parse_yaml(read_text(path, shown), shown)
+        except YamlProblems as exc:
+            self.problems.extend(exc.problems)
+            return f
+        model: type[BaseModel] = RoutineFileIn if root else IncludedFileIn
+        if f.doc.data is None:
+            self.problem(f, (), "file is empty; a routine needs at least `acuvoice: 1`, `title:` and `steps:`")
+            return f
+        if not isinstance(f.doc.data, dict):
+            self.problem(f, (), "a routine is a mapping of keys (acuvoice, title, steps, ...), not a single value or list")
+            return f
+        try:
+            f.parsed = model.model_validate(f.doc.data)  # type: ignore[assignment]
+        except ValidationError as exc:
+            self.problems.extend(problems_from_validation(exc, f.doc, shown, model))
+        self.cache[resolved] = f
+        steps = f.doc.data.get("steps")
+        if isinstance(steps, list):
+            for i, raw in enumerate(steps):
+                if isinstance(raw, dict) and isinstance(raw.get("include"), str) and len(raw) == 1:
+                    f.includes[i] = self.read_include(f, i, raw["include"], (*chain, resolved))
+        return f
+
+    def read_include(self, f: _File, index: int, value: str, chain: tuple[Path, ...]) -> _File | None:
+        where = ("steps", index, "include")
+        if os.path.isabs(value) or value.startswith("~"):
+            self.problem(f, where, f"include {value!r} must be a path relative to this file")
+            return None
+        target = (f.path.parent / value)
+        resolved = target.resolve()
+        try:
+            resolved.relative_to(self.root_dir)
+        except ValueError:
+            self.problem(
+                f, where, f"include {value!r} leaves the routine's folder ({self.root_dir}); "
+                "keep included files inside it",
+            )
+            return None
+        if resolved in chain:
+            names = " -> ".join(os.path.relpath(p, self.root_dir) for p in (*chain, resolved)[chain.index(resolved):])
+            self.problem(f, where, f"include cycle: {names}; a file may not include itself")
+            return None
+        if len(chain) > MAX_INCLUDE_DEPTH:
+            self.problem(f, where, f"includes nest more than {MAX_INCLUDE_DEPTH} deep")
+            return None
+        if self.files_read >= MAX_FILES:
+            self.problem(f, where, f"a routine may read at most {MAX_FILES} files")
+            return None
+        if not resolved.is_file():
+            hint = ""
+            if resolved.parent.is_dir():
+                hint = did_you_mean(resolved.name, [p.name for p in resolved.parent.glob("*.y*ml")])
+            self.problem(f, where, f"included file {value!r} does not exist{hint}")
+            return None
+        shown = os.path.normpath(os.path.join(os.path.dirname(f.shown), value))
+        return self.read(target, shown, root=False, chain=chain)
+
+    def all_files(self, f: _File) -> list[_File]:
+        seen: list[_File] = []
+
+        def walk(node: _File) -> None:
+            if any(node is s for s in seen):
+                return
+            seen.append(node)
+            for child in node.includes.values():
+                if child is not None:
+                    walk(child)
+
+        walk(f)
+        return seen
+
+    # -- pass 2: check and convert ---------------------------------------------------------
+    def load(self, path: Path, shown: str, name: str) -> Routine:
+        root = self.read(path, shown, root=True, chain=())
+        files = self.all_files(root)
+        custom = self.custom_points(files)
+        library = self.library.with_points(custom)
+        for f in files:
+            self.check_presses(f, library)
+        self.check_root(root)
+        routine: Routine | None = None
+        errors = [p for p in self.problems if p.severity is Severity.ERROR]
+        if not errors and root.parsed is not None:
+            steps = self.convert_steps(root, library, root.parsed.defaults, ())
+            errors = [p for p in self.problems if p.severity is Severity.ERROR]
+            if not errors:
+                routine = self.make_routine(root.parsed, tuple(steps), name, path, tuple(custom))
+        if routine is None:
+            cls = UnknownPointError if self.unknown_points == len(errors) else RoutineError
+            raise cls(_sorted(self.problems))
+        return routine
+
+    def custom_points(self, files: list[_File]) -> list[Point]:
+        points: list[Point] = []
+        for f in files:
+            if f.parsed is None:
+                continue
+            for i, item in enumerate(f.parsed.points):
+                code_path = ("points", i, "code")
+                clash = next((p for p in self.library if p.code == item.code), None)
+                if clash is not None:
+                    self.problem(
+                        f, code_path, f"point {item.code} is already in the library ({clash.code} "
+                        f"{clash.name}); give your point another code, like EXTRA-1",
+                    )
+                    continue
+                if any(p.code == item.code for p in points):
+                    self.problem(f, code_path, f"point {item.code} is defined twice")
+                    continue
+                for j, cond in enumerate(item.contraindications):
+                    if cond not in self.library.conditions:
+                        self.problem(
+                            f, ("points", i, "contraindications", j),
+                            f"unknown condition {cond!r}{did_you_mean(cond, self.library.conditions)}"
+                            f" (known: {', '.join(self.library.conditions)})",
+                        )
+                points.append(point_from_input(item, builtin=False))
+        return points
+
+    def check_presses(self, f: _File, library: PointLibrary) -> None:
+        steps = f.doc.data.get("steps") if f.doc and isinstance(f.doc.data, dict) else None
+        if not isinstance(steps, list):
+            return
+        for i, raw in enumerate(steps):
+            if not (isinstance(raw, dict) and isinstance(raw.get("press"), str)):
+                continue
+            code = raw["press"]
+            if library.find(code) is None:
+                suggestions = library.suggest(code)
+                hint = f"; did you mean {' or '.join(suggestions)}?" if suggestions else ""
+                self.problem(
+                    f, ("steps", i, "press"),
+                    f"unknown point {code!r}{hint} (`acuvoice points` lists the library; "
+                    "define your own under `points:`)",
+                )
+                self.unknown_points += 1
+
+    def check_root(self, root: _File) -> None:
+        parsed = root.parsed
+        if parsed is None:
+            return
+        for i, cond in enumerate(parsed.cautions):
+            if cond not in self.library.conditions:
+                self.problem(
+                    root, ("cautions", i),
+                    f"unknown condition {cond!r}{did_you_mean(cond, self.library.conditions)}"
+                    f" (known: {', '.join(self.library.conditions)})",
+                )
+        if parsed.language.split("-")[0].lower() not in available_languages():
+            self.problem(
+                root, ("language",),
+                f"no spoken phrases for language {parsed.language!r} yet; available: "
+                f"{', '.join(available_languages())}",
+            )
+        base = root.path.parent
+        cues = parsed.sound.cues
+        if cues not in CUE_SETS and not (base / cues).expanduser().is_dir():
+            self.problem(
+                root, ("sound", "cues"),
+                f"cues: {cues!r} is neither a cue set ({', '.join(CUE_SETS)}) nor a folder of sound "
+                f"files{did_you_mean(cues, CUE_SETS)}",
+            )
+        ambience = parsed.sound.ambience
+        if ambience not in AMBIENCES and not (base / ambience).expanduser().is_file():
+            self.problem(
+                root, ("sound", "ambience"),
+                f"ambience: {ambience!r} is neither a built-in bed ({', '.join(AMBIENCES)}) nor an "
+                f"audio file{did_you_mean(ambience, AMBIENCES)}",
+            )
+
+    def convert_steps(
+        self, f: _File, library: PointLibrary, defaults: DefaultsIn, chain: tuple[Path, ...]
+    ) -> list[Step]:
+        assert f.parsed is not None and f.doc is not None
+        out: list[Step] = []
+        for i, step in enumerate(f.parsed.steps):
+            mark = f.doc.mark(("steps", i))
+            origin = Origin(f.shown, mark.line, mark.column)
+            if isinstance(step, IncludeStepIn):
+                child = f.includes.get(i)
+                if child is None or child.parsed is None:
+                    continue
+                merged = _merge_defaults(defaults, child.parsed.defaults)
+                out.extend(self.convert_steps(child, library, merged, (*chain, f.path)))
+            elif isinstance(step, SayStepIn):
+                out.append(SayStep(step.say, step.then, origin))
+            elif isinstance(step, PauseStepIn):
+                out.append(PauseStep(step.pause, step.elastic, origin))
+            elif isinstance(step, CueStepIn):
+                out.append(CueStep(step.cue, origin))
+            elif isinstance(step, ChapterStepIn):
+                out.append(ChapterStep(step.chapter, origin))
+            elif isinstance(step, BreatheStepIn):
+                b = step.breathe
+                guide = step.guide or b.guide or BreathGuide.BOTH
+                out.append(BreatheStep(b.cycles, b.inhale, b.exhale, b.hold, guide, origin))
+            elif isinstance(step, PressStepIn):
+                press = self.convert_press(f, i, step, library, defaults, origin)
+                if press is not None:
+                    out.append(press)
+        return out
+
+    def convert_press(
+        self, f: _File, i: int, step: PressStepIn, library: PointLibrary, defaults: DefaultsIn, origin: Origin
+    ) -> PressStep | None:
+        point = library.find(step.press)
+        if point is None:  # reported by check_presses
+            return None
+
+        def pick(name: str, fallback: Any) -> Any:
+            value = getattr(step, name)
+            if value is None:
+                value = getattr(defaults, name, None)
+            return fallback if value is None else value
+
+        hold_ms = pick("hold", PRESS_DEFAULTS["hold_ms"])
+        countdown = pick("countdown", PRESS_DEFAULTS["countdown"])
+        if countdown * 1000 >= hold_ms:
+            where = ("steps", i, "countdown") if step.countdown is not None else ("steps", i)
+            self.problem(
+                f, where,
+                f"countdown of {countdown} s does not fit in a hold of {hold_ms / 1000:g} s; "
+                "use a shorter countdown or a longer hold",
+            )
+            return None
+        return PressStep(
+            point=point.code,
+            side=Side(pick("side", point.side)),
+            hold_ms=hold_ms,
+            technique=Technique(pick("technique", point.techniques[0])),
+            pressure=Pressure(pick("pressure", point.pressure)),
+            find_ms=pick("find", PRESS_DEFAULTS["find_ms"]),
+            reminders_ms=pick("reminders", PRESS_DEFAULTS["reminders_ms"]),
+            countdown=countdown,
+            repeat=pick("repeat", PRESS_DEFAULTS["repeat"]),
+            say=step.say,
+            origin=origin,
+        )
+
+    def make_routine(
+        self, parsed: RoutineFileIn, steps: tuple[Step, ...], name: str, path: Path, custom: tuple[Point, ...]
+    ) -> Routine:
+        load_catalog(parsed.language)
+        return Routine(
+            title=parsed.title,
+            steps=steps,
+            name=name,
+            path=path,
+            summary=parsed.summary,
+            language=parsed.language,
+            author=parsed.author,
+            license=parsed.license,
+            tags=tuple(parsed.tags),
+            sources=tuple(parsed.sources),
+            target_ms=parsed.target,
+            voice=Voice(parsed.voice.engine, parsed.voice.name, parsed.voice.rate),
+            sound=Sound(parsed.sound.cues, parsed.sound.ambience, parsed.sound.ambience_db, parsed.sound.duck_db),
+            loudness_lufs=parsed.loudness,
+            safety_notice=parsed.safety_notice,
+            cautions=tuple(parsed.cautions),
+            points=custom,
+        )
+
+
+def _merge_defaults(outer: DefaultsIn, inner: DefaultsIn) -> DefaultsIn:
+    """An included file's own defaults win over those of the file that includes it."""
+    values = outer.model_dump()
+    values.update({k: v for k, v in inner.model_dump().items() if v is not None})
+    return DefaultsIn.model_construct(**values)
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.path, p.line, p.column))

@@ -1,0 +1,179 @@
+"""The routine model: frozen dataclasses a loaded, validated routine is made of."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from acuvoice._compat import StrEnum
+from acuvoice.points.model import Point
+
+
+class Side(StrEnum):
+    """Which side(s) of the body a press step works on."""
+
+    BOTH = "both"
+    LEFT = "left"
+    RIGHT = "right"
+    ALTERNATE = "alternate"
+    CENTER = "center"
+
+
+class Technique(StrEnum):
+    """How the point is pressed."""
+
+    STEADY = "steady"
+    CIRCLES = "circles"
+    KNEADING = "kneading"
+    TAPPING = "tapping"
+
+
+class Pressure(StrEnum):
+    """How firmly the point is pressed."""
+
+    LIGHT = "light"
+    MEDIUM = "medium"
+    FIRM = "firm"
+
+
+class BreathGuide(StrEnum):
+    """How paced breathing is guided: spoken words, soft tones, or words first then tones."""
+
+    VOICE = "voice"
+    TONES = "tones"
+    BOTH = "both"
+
+
+#: Names a cue set provides; ``inhale`` and ``exhale`` are the breathing tones.
+CUE_NAMES = ("start", "press", "release", "switch", "tick", "end", "inhale", "exhale")
+#: Built-in cue sets; ``none`` plays no cue sounds (the timeline keeps zero-length markers).
+CUE_SETS = ("bowl", "chime", "beep", "soft", "none")
+#: Built-in ambience beds.
+AMBIENCES = ("none", "rain", "ocean", "pink-noise", "brown-noise")
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a step was written: file (as shown to the user), 1-based line and column."""
+
+    path: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class SayStep:
+    """Narrate ``text``, then keep ``then_ms`` of silence."""
+
+    text: str
+    then_ms: int
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class PauseStep:
+    """Silence; ``elastic`` pauses may be stretched or shrunk to fit a target length."""
+
+    pause_ms: int
+    elastic: bool
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class CueStep:
+    """Play one cue sound of the session's cue set."""
+
+    sound: str
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class BreatheStep:
+    """Paced breathing: ``cycles`` of inhale, hold, exhale."""
+
+    cycles: int
+    inhale_ms: int
+    exhale_ms: int
+    hold_ms: int
+    guide: BreathGuide
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class PressStep:
+    """Press one point; every option is resolved (step, then routine defaults, then point)."""
+
+    point: str
+    side: Side
+    hold_ms: int
+    technique: Technique
+    pressure: Pressure
+    find_ms: int
+    reminders_ms: int
+    countdown: int
+    repeat: int
+    say: str | None
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class ChapterStep:
+    """Start a chapter (also a transcript heading)."""
+
+    title: str
+    origin: Origin
+
+
+Step = SayStep | PauseStep | CueStep | BreatheStep | PressStep | ChapterStep
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """Voice settings of a routine; the command line overrides them."""
+
+    engine: str = "auto"
+    name: str | None = None
+    rate: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Sound:
+    """Cue set and ambience; names or paths (resolved against the routine's folder)."""
+
+    cues: str = "bowl"
+    ambience: str = "none"
+    ambience_db: float = -30.0
+    duck_db: float = -10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Routine:
+    """A loaded, validated routine with includes expanded and point codes resolved.
+
+    Attributes:
+        name: The built-in name or the file stem.
+        path: The file it came from (``None`` for routines made in code).
+        points: Custom points defined by the routine (and its includes), by code.
+        steps: Every step, includes expanded, in order; the index is the timeline's ``step``.
+    """
+
+    title: str
+    steps: tuple[Step, ...]
+    name: str = "routine"
+    path: Path | None = None
+    summary: str = ""
+    language: str = "en"
+    author: str | None = None
+    license: str | None = None
+    tags: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    target_ms: int | None = None
+    voice: Voice = field(default_factory=Voice)
+    sound: Sound = field(default_factory=Sound)
+    loudness_lufs: float = -16.0
+    safety_notice: bool = True
+    cautions: tuple[str, ...] = ()
+    points: tuple[Point, ...] = ()

@@ -1,0 +1,46 @@
+"""Shared fixtures: the library, a deterministic measure, routine files written in tmp folders."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from acuvoice.measure import WordsPerMinute
+from acuvoice.points.library import PointLibrary, builtin_library
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        help="rewrite tests/golden/*.json from the current compiler instead of comparing",
+    )
+
+
+@pytest.fixture(scope="session")
+def library() -> PointLibrary:
+    return builtin_library()
+
+
+@pytest.fixture
+def measure() -> WordsPerMinute:
+    return WordsPerMinute()
+
+
+WriteRoutine = Callable[..., Path]
+
+
+@pytest.fixture
+def write_routine(tmp_path: Path) -> WriteRoutine:
+    """Write dedented YAML to ``tmp_path/name`` and return the path."""
+
+    def write(text: str, name: str = "routine.yaml") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+        return path
+
+    return write
