@@ -214,7 +214,9 @@ def compile_timeline(
     )
 
 
-def _check_avoid(routine: Routine, library: PointLibrary, avoid: tuple[str, ...]) -> tuple[str, ...]:
+def _check_avoid(
+    routine: Routine, library: PointLibrary, avoid: tuple[str, ...]
+) -> tuple[str, ...]:
     wanted: list[str] = []
     for cond in avoid:
         if cond not in library.conditions:
@@ -324,7 +326,7 @@ class _Builder:
             BreathGuide.BOTH: min(self.pacing.voiced_breaths, step.cycles),
         }[step.guide]
         intro = self.catalog.say(f"breathe_intro_{step.guide.value}")
-        self.add_text(intro, "breath", index, self.pacing.phrase_gap_ms)
+        self.add_text(intro, "guide", index, self.pacing.phrase_gap_ms)
         self.blocks.append(
             _Breath(step.cycles, step.inhale_ms, step.hold_ms, step.exhale_ms, voiced, index)
         )
@@ -365,7 +367,10 @@ class _Builder:
     def technique_text(self, step: PressStep, point: Point) -> str:
         c = self.catalog
         pressure = c.choice("pressures", step.pressure.value)
-        parts = [c.choice("sides", step.side.value), c.choice("techniques", step.technique.value, pressure=pressure)]
+        parts = [
+            c.choice("sides", step.side.value),
+            c.choice("techniques", step.technique.value, pressure=pressure),
+        ]
         if point.hint:
             parts.append(point.hint)
         return " ".join(part for part in parts if part)
@@ -413,14 +418,18 @@ def _elastic_parts(blocks: list[_Block], pacing: Pacing) -> tuple[list[_Elastic]
     breaths: list[_Elastic] = []
     for i, b in enumerate(blocks):
         if isinstance(b, _Hold):
-            smooth.append(_Elastic(i, b.ms, min(pacing.hold_min_ms, b.ms), max(pacing.hold_max_ms, b.ms)))
+            smooth.append(
+                _Elastic(i, b.ms, min(pacing.hold_min_ms, b.ms), max(pacing.hold_max_ms, b.ms))
+            )
         elif isinstance(b, _Gap) and b.elastic:
             lo = round_ms(b.ms * pacing.min_factor)
             smooth.append(_Elastic(i, b.ms, lo, round_ms(b.ms * pacing.max_factor)))
         elif isinstance(b, _Breath):
             cycle = b.inhale_ms + b.hold_ms + b.exhale_ms
             lo = max(1, math.ceil(b.cycles * pacing.min_factor))
-            breaths.append(_Elastic(i, b.cycles, lo, math.floor(b.cycles * pacing.max_factor), cycle))
+            breaths.append(
+                _Elastic(i, b.cycles, lo, math.floor(b.cycles * pacing.max_factor), cycle)
+            )
     return smooth, breaths
 
 
@@ -471,7 +480,11 @@ def _fit(
     f = _bisect(lambda x: total_at(x, cycles) >= target, 0.0, top)
     sizes = {e.index: round_ms(e.at(f)) for e in smooth}
     sizes.update({i: int(n) for i, n in cycles.items()})
-    residual = target - (fixed + sum(sizes[e.index] for e in smooth) + sum(sizes[e.index] * e.unit_ms for e in breaths))
+    residual = target - (
+        fixed
+        + sum(sizes[e.index] for e in smooth)
+        + sum(sizes[e.index] * e.unit_ms for e in breaths)
+    )
     # Rounding to whole ms leaves a few ms over or under: give them to parts with room.
     for e in sorted(smooth, key=lambda e: -sizes[e.index]):
         if residual == 0:
@@ -500,7 +513,9 @@ def _range_message(target: int, shortest: float, longest: float, fixed: int) -> 
     if target < fixed:
         why = f"the narration alone lasts {describe_ms(fixed)}"
     else:
-        why = "holds stay between 10 s and 5 min and other parts within 1/4 and 4 times their length"
+        why = (
+            "holds stay between 10 s and 5 min and other parts within 1/4 and 4 times their length"
+        )
     return (
         f"cannot fit the session to {describe_ms(target)}: {why}; with this voice it can last "
         f"from {lo} to {hi}. Choose a target in that range, or change the routine."
@@ -615,8 +630,11 @@ def _breath_events(
     """Breath phases, each with its word (on voiced cycles, when it fits) or its soft tone."""
     out: list[Event] = []
     t = start
-    phases = [("in", b.inhale_ms, "breathe_in", "inhale"), ("hold", b.hold_ms, "breathe_hold", None),
-              ("out", b.exhale_ms, "breathe_out", "exhale")]
+    phases = [
+        ("in", b.inhale_ms, "breathe_in", "inhale"),
+        ("hold", b.hold_ms, "breathe_hold", None),
+        ("out", b.exhale_ms, "breathe_out", "exhale"),
+    ]
     for n in range(1, cycles + 1):
         for phase, ms, phrase, tone in phases:
             if not ms:
@@ -624,8 +642,12 @@ def _breath_events(
             out.append(Event(EventKind.BREATH, t, t + ms, b.step, phase=phase, cycle=n))
             text = catalog.say(phrase)
             if n <= b.voiced and measured(text) + pacing.cue_gap_ms <= ms:
-                out.append(Event(EventKind.SPEECH, t, t + measured(text), b.step, text=text, role="breath"))
+                out.append(
+                    Event(EventKind.SPEECH, t, t + measured(text), b.step, text=text, role="breath")
+                )
             elif tone is not None:
-                out.append(Event(EventKind.CUE, t, t + min(cue_ms.get(tone, 0), ms), b.step, sound=tone))
+                out.append(
+                    Event(EventKind.CUE, t, t + min(cue_ms.get(tone, 0), ms), b.step, sound=tone)
+                )
             t += ms
     return out

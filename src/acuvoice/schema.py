@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -42,8 +43,9 @@ _DURATION_SCHEMA: dict[str, Any] = {
     "description": f"A duration: {DURATION_HELP}.",
 }
 
-def duration(*, positive: bool = False, max_ms: int = MAX_SESSION_MS) -> Any:
-    """An annotated type for a duration written in a routine, parsed to whole milliseconds.
+
+def _duration(*, positive: bool = False, max_ms: int = MAX_SESSION_MS) -> Callable[[object], int]:
+    """A validator for a duration written in a routine, parsed to whole milliseconds.
 
     Args:
         positive: Zero is not allowed.
@@ -58,17 +60,17 @@ def duration(*, positive: bool = False, max_ms: int = MAX_SESSION_MS) -> Any:
             raise ValueError(f"{value!r} is too long; at most {describe_ms(max_ms)}")
         return ms
 
-    schema = dict(_DURATION_SCHEMA)
-    return Annotated[int, BeforeValidator(check), WithJsonSchema(schema)]
+    return check
 
 
-DurationMs = duration()
-PositiveMs = duration(positive=True)
-HoldMs = duration(positive=True, max_ms=10 * 60_000)
-FindMs = duration(max_ms=5 * 60_000)
-ThenMs = duration(max_ms=10 * 60_000)
-BreathMs = duration(positive=True, max_ms=60_000)
-BreathHoldMs = duration(max_ms=60_000)
+_SCHEMA = WithJsonSchema(_DURATION_SCHEMA)
+DurationMs = Annotated[int, BeforeValidator(_duration()), _SCHEMA]
+PositiveMs = Annotated[int, BeforeValidator(_duration(positive=True)), _SCHEMA]
+HoldMs = Annotated[int, BeforeValidator(_duration(positive=True, max_ms=10 * 60_000)), _SCHEMA]
+FindMs = Annotated[int, BeforeValidator(_duration(max_ms=5 * 60_000)), _SCHEMA]
+ThenMs = Annotated[int, BeforeValidator(_duration(max_ms=10 * 60_000)), _SCHEMA]
+BreathMs = Annotated[int, BeforeValidator(_duration(positive=True, max_ms=60_000)), _SCHEMA]
+BreathHoldMs = Annotated[int, BeforeValidator(_duration(max_ms=60_000)), _SCHEMA]
 
 
 def _reminder_interval(ms: int) -> int:
@@ -95,18 +97,42 @@ def _text(max_length: int, description: str) -> Any:
 class VoiceIn(_Strict):
     """Voice settings; command-line options override them."""
 
-    engine: str = Field("auto", min_length=1, max_length=64, description="auto, piper, pyttsx3 or any registered engine")
-    name: str | None = Field(None, min_length=1, max_length=500, description="engine-specific voice id or a path to a voice file")
+    engine: str = Field(
+        "auto",
+        min_length=1,
+        max_length=64,
+        description="auto, piper, pyttsx3 or any registered engine",
+    )
+    name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=500,
+        description="engine-specific voice id or a path to a voice file",
+    )
     rate: float = Field(1.0, ge=0.5, le=2.0, description="speaking-rate multiplier, 0.5..2.0")
 
 
 class SoundIn(_Strict):
     """Cue set and ambience."""
 
-    cues: str = Field("bowl", min_length=1, max_length=500, description="bowl | chime | beep | soft | none, or a folder of sound files")
-    ambience: str = Field("none", min_length=1, max_length=500, description="none | rain | ocean | pink-noise | brown-noise | path to an audio file (looped)")
-    ambience_db: float = Field(-30.0, ge=-80, le=0, description="ambience level relative to full scale, dB")
-    duck_db: float = Field(-10.0, ge=-60, le=0, description="extra ambience reduction under speech, dB")
+    cues: str = Field(
+        "bowl",
+        min_length=1,
+        max_length=500,
+        description="bowl | chime | beep | soft | none, or a folder of sound files",
+    )
+    ambience: str = Field(
+        "none",
+        min_length=1,
+        max_length=500,
+        description="none | rain | ocean | pink-noise | brown-noise | path to an audio file (looped)",
+    )
+    ambience_db: float = Field(
+        -30.0, ge=-80, le=0, description="ambience level relative to full scale, dB"
+    )
+    duck_db: float = Field(
+        -10.0, ge=-60, le=0, description="extra ambience reduction under speech, dB"
+    )
 
 
 class DefaultsIn(_Strict):
@@ -152,7 +178,9 @@ class PointIn(_Strict):
     @classmethod
     def _code_shape(cls, value: str) -> str:
         if not _CODE.match(value):
-            raise ValueError(f"{value!r} is not a point code; use letters, digits and dashes like BL23 or EXTRA-1")
+            raise ValueError(
+                f"{value!r} is not a point code; use letters, digits and dashes like BL23 or EXTRA-1"
+            )
         return value.upper()
 
 
@@ -201,7 +229,11 @@ class ChapterStepIn(_Strict):
 
 
 class IncludeStepIn(_Strict):
-    include: str = Field(min_length=1, max_length=500, description="routine file whose steps are inserted, relative to this file")
+    include: str = Field(
+        min_length=1,
+        max_length=500,
+        description="routine file whose steps are inserted, relative to this file",
+    )
 
 
 #: The keys that name a step's action, in the order the docs list them.
@@ -239,13 +271,18 @@ class RoutineFileIn(_Strict):
 
     model_config = ConfigDict(
         title="acuvoice routine",
-        json_schema_extra={"$id": SCHEMA_ID, "$schema": "https://json-schema.org/draft/2020-12/schema"},
+        json_schema_extra={
+            "$id": SCHEMA_ID,
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+        },
     )
 
     acuvoice: Literal[1] = Field(description="format version; this program reads 1")
     title: str = _text(200, "spoken in the intro, used in tags and file names")
     summary: str = Field("", max_length=2000)
-    language: str = Field("en", description="BCP 47 language tag; picks the phrase catalog and voice")
+    language: str = Field(
+        "en", description="BCP 47 language tag; picks the phrase catalog and voice"
+    )
     author: str | None = Field(None, max_length=200)
     license: str | None = Field(None, max_length=100)
     tags: tuple[Annotated[str, Field(min_length=1, max_length=60)], ...] = ()
@@ -253,7 +290,9 @@ class RoutineFileIn(_Strict):
     target: PositiveMs | None = Field(None, description="total length to fit")
     voice: VoiceIn = VoiceIn()
     sound: SoundIn = SoundIn()
-    loudness: float = Field(-16.0, ge=-40, le=-5, description="integrated LUFS target of the master")
+    loudness: float = Field(
+        -16.0, ge=-40, le=-5, description="integrated LUFS target of the master"
+    )
     safety_notice: bool = True
     cautions: tuple[Annotated[str, Field(min_length=1, max_length=60)], ...] = ()
     defaults: DefaultsIn = DefaultsIn()

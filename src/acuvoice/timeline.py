@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -33,7 +34,8 @@ class Event:
         step: Index of the source step (includes expanded); ``None`` for generated narration.
         text: Speech: the words spoken.
         role: Speech: what the words are for (welcome, safety, say, point, technique, find,
-            press, reminder, release, switch, repeat, breath, closing, notice).
+            caution, press, reminder, release, switch, repeat, guide (breathing intro), breath
+            (breathing words), closing, notice).
         sound: Cue: the cue sound's name.
         point: Hold: the point code.
         side: Hold: left, right, both or center.
@@ -62,7 +64,11 @@ class Event:
 
     def to_json(self) -> dict[str, Any]:
         """The event as the timeline JSON writes it (unset fields left out)."""
-        out: dict[str, Any] = {"kind": self.kind.value, "start_ms": self.start_ms, "end_ms": self.end_ms}
+        out: dict[str, Any] = {
+            "kind": self.kind.value,
+            "start_ms": self.start_ms,
+            "end_ms": self.end_ms,
+        }
         for f in fields(self):
             if f.name in out:
                 continue
@@ -134,7 +140,8 @@ class Timeline:
             data["avoid"] = list(self.avoid)
         if self.omitted:
             data["omitted"] = [
-                {"point": o.point, "step": o.step, "conditions": list(o.conditions)} for o in self.omitted
+                {"point": o.point, "step": o.step, "conditions": list(o.conditions)}
+                for o in self.omitted
             ]
         if self.voice is not None:
             data["voice"] = self.voice
@@ -162,7 +169,8 @@ class Timeline:
             events=events,
             points=dict(data.get("points", {})),
             omitted=tuple(
-                Omission(o["point"], int(o["step"]), tuple(o["conditions"])) for o in data.get("omitted", ())
+                Omission(o["point"], int(o["step"]), tuple(o["conditions"]))
+                for o in data.get("omitted", ())
             ),
             avoid=tuple(data.get("avoid", ())),
             target_ms=data.get("target_ms"),
@@ -178,14 +186,18 @@ def timing_violations(timeline: Timeline) -> list[str]:
     """
     out: list[str] = []
     events = timeline.events
-    for a, b in zip(events, events[1:]):
+    for a, b in itertools.pairwise(events):
         if b.start_ms < a.start_ms:
             out.append(f"events not sorted: {a} before {b}")
     for e in events:
         if not 0 <= e.start_ms <= e.end_ms <= timeline.duration_ms:
             out.append(f"event outside the session or negative: {e}")
     audible = sorted(
-        (e for e in events if e.kind in (EventKind.SPEECH, EventKind.CUE) and e.end_ms > e.start_ms),
+        (
+            e
+            for e in events
+            if e.kind in (EventKind.SPEECH, EventKind.CUE) and e.end_ms > e.start_ms
+        ),
         key=lambda e: e.start_ms,
     )
     for i, a in enumerate(audible):
@@ -193,7 +205,9 @@ def timing_violations(timeline: Timeline) -> list[str]:
             if b.start_ms >= a.end_ms:
                 break
             if EventKind.SPEECH in (a.kind, b.kind):
-                out.append(f"overlap: {a.kind} {a.text or a.sound!r} and {b.kind} {b.text or b.sound!r} at {b.start_ms} ms")
+                out.append(
+                    f"overlap: {a.kind} {a.text or a.sound!r} and {b.kind} {b.text or b.sound!r} at {b.start_ms} ms"
+                )
     cues = {(e.sound, e.start_ms, e.step) for e in events if e.kind is EventKind.CUE}
     for h in timeline.of_kind(EventKind.HOLD):
         if ("press", h.start_ms, h.step) not in cues:
@@ -208,4 +222,13 @@ def sort_events(events: Iterable[Event]) -> tuple[Event, ...]:
     return tuple(sorted(events, key=lambda e: e.start_ms))
 
 
-__all__ = ["Chapter", "Event", "EventKind", "Omission", "Timeline", "replace", "sort_events", "timing_violations"]
+__all__ = [
+    "Chapter",
+    "Event",
+    "EventKind",
+    "Omission",
+    "Timeline",
+    "replace",
+    "sort_events",
+    "timing_violations",
+]

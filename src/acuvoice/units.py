@@ -12,12 +12,14 @@ _UNIT_MS = {"h": 3_600_000.0, "m": 60_000.0, "s": 1_000.0, "ms": 1.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*(ms|h|m|s)", re.IGNORECASE)
 _WHOLE = re.compile(r"^\s*(?:(?:\d+(?:\.\d+)?|\.\d+)\s*(?:ms|h|m|s)\s*)+$", re.IGNORECASE)
 
-DURATION_HELP = 'a number of seconds (90, 2.5) or units like "45s", "1m30s", "1.5m", "750ms", "1h5m"'
+DURATION_HELP = (
+    'a number of seconds (90, 2.5) or units like "45s", "1m30s", "1.5m", "750ms", "1h5m"'
+)
 
 
 def round_ms(value: float) -> int:
     """Round a millisecond value half away from zero: the project's one rounding rule."""
-    return int(math.floor(abs(value) + 0.5)) * (1 if value >= 0 else -1)
+    return math.floor(abs(value) + 0.5) * (1 if value >= 0 else -1)
 
 
 def parse_duration_ms(value: object) -> int:
@@ -45,9 +47,7 @@ def parse_duration_ms(value: object) -> int:
             ms = float(text) * 1000.0
         except ValueError:
             if not _WHOLE.match(text):
-                raise ValueError(
-                    f"{value!r} is not a duration; use {DURATION_HELP}"
-                ) from None
+                raise ValueError(f"{value!r} is not a duration; use {DURATION_HELP}") from None
             ms = sum(float(n) * _UNIT_MS[u.lower()] for n, u in _PART.findall(text))
         else:
             if not math.isfinite(ms):

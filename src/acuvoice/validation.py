@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from acuvoice import schema
 from acuvoice.errors import Problem
 from acuvoice.schema import STEP_ACTIONS, step_action
 from acuvoice.yamlpos import Document, Path_
@@ -39,7 +40,9 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _model_at(model: type[BaseModel], loc: Sequence[str | int], data: Any) -> type[BaseModel] | None:
+def _model_at(
+    model: type[BaseModel], loc: Sequence[str | int], data: Any
+) -> type[BaseModel] | None:
     """Follow ``loc`` through nested models to the model that owns its last key.
 
     Inside ``steps`` the model is chosen by the step's action key, as the discriminator does.
@@ -58,7 +61,9 @@ def _model_at(model: type[BaseModel], loc: Sequence[str | int], data: Any) -> ty
         if field is None:
             return None
         current = field.annotation if part == "steps" else _inner_model(field.annotation)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return current
+    return None
 
 
 def _is_step_list(annotation: Any) -> bool:
@@ -66,9 +71,7 @@ def _is_step_list(annotation: Any) -> bool:
 
 
 def _step_model(action: str) -> type[BaseModel] | None:
-    from acuvoice import schema
-
-    names = {
+    names: dict[str, type[BaseModel]] = {
         "say": schema.SayStepIn,
         "pause": schema.PauseStepIn,
         "cue": schema.CueStepIn,
@@ -130,7 +133,7 @@ def problems_from_validation(
     seen: set[tuple[Path_, str]] = set()
     errors = exc.errors(include_url=False)
     paths = [_strip_tag(err["loc"]) for err in errors]
-    for err, path in zip(errors, paths):
+    for err, path in zip(errors, paths, strict=True):
         if err["type"] == "too_short" and any(
             len(other) > len(path) and other[: len(path)] == path for other in paths
         ):
@@ -145,7 +148,11 @@ def problems_from_validation(
             parent = _get(doc.data, path[:-1])
             hint = ""
             if isinstance(parent, dict) and path[-1] in STEP_ACTIONS:
-                others = [k for k in STEP_ACTIONS if k in parent and not (k == "say" and "press" in parent)]
+                others = [
+                    k
+                    for k in STEP_ACTIONS
+                    if k in parent and not (k == "say" and "press" in parent)
+                ]
                 hint = f"; a step has one action, and this one has {', '.join(others)}: split it into separate steps"
             else:
                 hint = did_you_mean(str(path[-1]), fields)
@@ -160,7 +167,11 @@ def problems_from_validation(
             path = path[:-1]
         elif kind in {"enum", "literal_error"}:
             expected = err.get("ctx", {}).get("expected", "")
-            choices = [c.strip().strip("'\"") for c in expected.replace(" or ", ",").split(",") if c.strip()]
+            choices = [
+                c.strip().strip("'\"")
+                for c in expected.replace(" or ", ",").split(",")
+                if c.strip()
+            ]
             if key == "acuvoice":
                 message = f"this program reads routine format 1, but the file says {value!r}"
             else:
@@ -197,7 +208,7 @@ def problems_from_validation(
 def _step_action_message(value: Any) -> str:
     actions = ", ".join(STEP_ACTIONS)
     if not isinstance(value, dict):
-        return f"a step must be a mapping with one action key ({actions}), like `- say: \"Hello\"`"
+        return f'a step must be a mapping with one action key ({actions}), like `- say: "Hello"`'
     found = [k for k in STEP_ACTIONS if k in value and not (k == "say" and "press" in value)]
     if len(found) > 1:
         return f"a step has one action, and this one has {', '.join(found)}: split it into separate steps"

@@ -131,7 +131,10 @@ def parse_yaml(text: str, shown: str) -> Document:
     Raises:
         YamlProblems: Syntax errors, unsupported tags, duplicate keys, alias bombs.
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        raise YamlProblems([_reader_problem(exc, text, shown)]) from None
     try:
         try:
             node = loader.get_single_node()
@@ -141,7 +144,11 @@ def parse_yaml(text: str, shown: str) -> Document:
             what = exc.problem or "invalid YAML"
             if exc.context and exc.problem:
                 what = f"{exc.context}: {exc.problem}"
-            raise YamlProblems([Problem(shown, line, column, f"YAML syntax error: {what}")]) from None
+            raise YamlProblems(
+                [Problem(shown, line, column, f"YAML syntax error: {what}")]
+            ) from None
+        except yaml.reader.ReaderError as exc:
+            raise YamlProblems([_reader_problem(exc, text, shown)]) from None
         except yaml.YAMLError as exc:
             raise YamlProblems([Problem(shown, 1, 1, f"YAML error: {exc}")]) from None
         except RecursionError:
@@ -157,6 +164,17 @@ def parse_yaml(text: str, shown: str) -> Document:
         return Document(data=data, values=builder.values, keys=builder.keys)
     finally:
         loader.dispose()
+
+
+def _reader_problem(exc: yaml.reader.ReaderError, text: str, shown: str) -> Problem:
+    """A problem for a character YAML does not allow (control characters and the like)."""
+    before = text[: exc.position]
+    line = before.count("\n") + 1
+    column = exc.position - (before.rfind("\n") + 1) + 1
+    char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+    return Problem(
+        shown, line, column, f"character U+{ord(char):04X} is not allowed in YAML; remove it"
+    )
 
 
 class _Builder:
@@ -203,7 +221,9 @@ class _Builder:
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
-                return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+                return [
+                    self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)
+                ]
             assert isinstance(node, yaml.MappingNode)
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -215,7 +235,9 @@ class _Builder:
                     self._problem(key_node, f"key {key!r} appears twice in the same mapping")
                     continue
                 child = (*path, key)
-                self.keys[child] = Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                self.keys[child] = Mark(
+                    key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                )
                 result[key] = self.build(value_node, child, depth + 1)
             return result
         finally:

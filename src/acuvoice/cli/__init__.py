@@ -20,7 +20,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="acuvoice", standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of `ctx.exit(n)`.
+        result = cli.main(args=args, prog_name="acuvoice", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("acuvoice: interrupted", err=True)
         return 130
@@ -47,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+    except Exception as exc:
         if debug:
             raise
         click.echo(
@@ -56,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             err=True,
         )
         return 1
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 __all__ = ["cli", "main"]

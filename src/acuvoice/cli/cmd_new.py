@@ -25,7 +25,11 @@ def command(name: str, title: str | None, force: bool) -> None:
     path = Path(name if name.endswith((".yaml", ".yml")) else f"{name}.yaml")
     if path.exists() and not force:
         raise UsageError(f"{path} already exists; choose another name or pass --force")
-    title = title or path.stem.replace("-", " ").replace("_", " ").strip().capitalize() or "My routine"
-    template = resources.files("acuvoice").joinpath("templates/starter.yaml").read_text(encoding="utf-8")
+    title = (
+        title or path.stem.replace("-", " ").replace("_", " ").strip().capitalize() or "My routine"
+    )
+    template = (
+        resources.files("acuvoice").joinpath("templates/starter.yaml").read_text(encoding="utf-8")
+    )
     write_atomic(path, template.format(title=title, file=path))
     click.echo(f"wrote {path}; next: acuvoice script {path}")

@@ -12,7 +12,9 @@ from acuvoice.schema import routine_json_schema
 
 
 @click.command("schema")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file."
+)
 def command(output: Path | None) -> None:
     """Print the JSON Schema of the routine format, for editor autocompletion.
 

@@ -13,10 +13,20 @@ from acuvoice.export.scripts import SCRIPT_FORMATS, format_script
 @click.command("script")
 @click.argument("routine")
 @click.option(
-    "-f", "--format", "fmt", type=click.Choice(list(SCRIPT_FORMATS)), default="text", show_default=True,
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(list(SCRIPT_FORMATS)),
+    default="text",
+    show_default=True,
     help="text: readable timed script; json: the timeline (see the format docs); vtt/srt: subtitles; ssml: speech markup.",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of standard output.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
 @timeline_options
 def command(
     routine: str,
@@ -40,7 +50,10 @@ def command(
     _, timeline = build_timeline(routine, target=target, avoid=avoid, rate=rate, cues=cues)
     for o in timeline.omitted:
         name = timeline.points.get(o.point) or o.point
-        click.echo(f"note: left out {o.point} {name} (step {o.step}): not advised with {', '.join(o.conditions)}", err=True)
+        click.echo(
+            f"note: left out {o.point} {name} (step {o.step}): not advised with {', '.join(o.conditions)}",
+            err=True,
+        )
     text = format_script(timeline, fmt)
     if output is None:
         click.echo(text, nl=False)

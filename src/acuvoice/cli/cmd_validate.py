@@ -34,7 +34,9 @@ def command(routines: tuple[str, ...], strict: bool) -> None:
             problems = lint_routine(routine, library)
             try:
                 compile_timeline(
-                    routine, library, WordsPerMinute(rate=routine.voice.rate),
+                    routine,
+                    library,
+                    WordsPerMinute(rate=routine.voice.rate),
                     CompileOptions(cue_ms=cue_lengths(routine.sound.cues)),
                 )
             except CompileError as exc:
@@ -45,7 +47,9 @@ def command(routines: tuple[str, ...], strict: bool) -> None:
             click.echo(str(p), err=True)
         if errors:
             failed += 1
-            click.echo(f"{source}: invalid ({len(errors)} error{'s' * (len(errors) != 1)})", err=True)
+            click.echo(
+                f"{source}: invalid ({len(errors)} error{'s' * (len(errors) != 1)})", err=True
+            )
         else:
             warnings = len(problems)
             note = f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else ""

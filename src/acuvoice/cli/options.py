@@ -22,7 +22,7 @@ from acuvoice.units import parse_duration_ms
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class DurationParam(click.ParamType):
+class DurationParam(click.ParamType):  # type: ignore[type-arg]  # generic in click >= 8.2 only
     """A duration on the command line: ``12m``, ``90``, ``1m30s``."""
 
     name = "duration"
@@ -39,10 +39,27 @@ class DurationParam(click.ParamType):
 def timeline_options(fn: F) -> F:
     """The options that decide a timeline: target, listener profile, voice rate, cue set."""
     options = [
-        click.option("--target", type=DurationParam(), help="Fit the session to this length, e.g. 12m or 1m30s (overrides the routine's `target`)."),
-        click.option("--avoid", multiple=True, metavar="CONDITION", help="Leave out points not advised with a condition, e.g. --avoid pregnancy (repeatable; `acuvoice points --conditions` lists them)."),
-        click.option("--rate", type=click.FloatRange(0.5, 2.0), help="Speaking-rate multiplier, 0.5..2.0 (overrides the routine's voice.rate)."),
-        click.option("--cues", metavar="SET", help="Cue set: bowl, chime, beep, soft or none (overrides the routine's sound.cues)."),
+        click.option(
+            "--target",
+            type=DurationParam(),
+            help="Fit the session to this length, e.g. 12m or 1m30s (overrides the routine's `target`).",
+        ),
+        click.option(
+            "--avoid",
+            multiple=True,
+            metavar="CONDITION",
+            help="Leave out points not advised with a condition, e.g. --avoid pregnancy (repeatable; `acuvoice points --conditions` lists them).",
+        ),
+        click.option(
+            "--rate",
+            type=click.FloatRange(0.5, 2.0),
+            help="Speaking-rate multiplier, 0.5..2.0 (overrides the routine's voice.rate).",
+        ),
+        click.option(
+            "--cues",
+            metavar="SET",
+            help="Cue set: bowl, chime, beep, soft or none (overrides the routine's sound.cues).",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)

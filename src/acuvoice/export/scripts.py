@@ -73,10 +73,16 @@ def text_script(timeline: Timeline) -> str:
             name = timeline.points.get(e.point or "", "")
             lines.append(f"{at}  [hold {e.point} {name}, {e.side}, {describe_ms(e.duration_ms)}]")
         elif e.kind is EventKind.PAUSE:
-            lines.append(f"{at}  [{'find the point' if e.label == 'find' else 'pause'}, {describe_ms(e.duration_ms)}]")
+            lines.append(
+                f"{at}  [{'find the point' if e.label == 'find' else 'pause'}, {describe_ms(e.duration_ms)}]"
+            )
         elif e.kind is EventKind.BREATH and e.step != breath_step:
             breath_step = e.step
-            cycles = max(x.cycle or 0 for x in timeline.events if x.kind is EventKind.BREATH and x.step == e.step)
+            cycles = max(
+                x.cycle or 0
+                for x in timeline.events
+                if x.kind is EventKind.BREATH and x.step == e.step
+            )
             lines.append(f"{at}  [paced breathing, {cycles} cycles]")
     lines += ["", f"{format_ms(timeline.duration_ms, precise=True)}  [end]"]
     return "\n".join(lines) + "\n"
@@ -131,7 +137,9 @@ def ssml_script(timeline: Timeline) -> str:
         if e.kind is EventKind.CUE:
             out.append(f'  <mark name="cue:{escape(e.sound or "")}@{e.start_ms}"/>')
         elif e.kind is EventKind.HOLD:
-            out.append(f'  <mark name="hold:{escape(e.point or "")}:{e.side}@{e.start_ms}-{e.end_ms}"/>')
+            out.append(
+                f'  <mark name="hold:{escape(e.point or "")}:{e.side}@{e.start_ms}-{e.end_ms}"/>'
+            )
         if e.kind is not EventKind.SPEECH:
             continue
         if e.start_ms > cursor:

@@ -63,8 +63,8 @@ class Catalog:
 
     def choice(self, key: str, option: str, **values: object) -> str:
         """The phrase for ``option`` in the mapping ``key``, filled."""
-        text = self.phrases[key][option]
-        return " ".join(str(text).format(**values).split())
+        text = str(self.phrases[key][option])
+        return " ".join(text.format(**values).split())
 
     def variants(self, key: str) -> Sequence[str]:
         """The list of variants under ``key``."""
@@ -74,7 +74,7 @@ class Catalog:
         """Join words as speech: "a", "a and b", "a, b and c"."""
         if len(items) <= 1:
             return "".join(items)
-        return ", ".join(items[:-1]) + self.phrases["list_and"] + items[-1]
+        return ", ".join(items[:-1]) + str(self.phrases["list_and"]) + items[-1]
 
 
 def available_languages() -> list[str]:

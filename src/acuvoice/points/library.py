@@ -42,7 +42,9 @@ def point_from_input(item: PointIn, *, builtin: bool) -> Point:
         hint=item.hint,
         contraindications=tuple(item.contraindications),
         caution=item.caution,
-        diagram=DiagramSpot(item.diagram.view, item.diagram.x, item.diagram.y) if item.diagram else None,
+        diagram=DiagramSpot(item.diagram.view, item.diagram.x, item.diagram.y)
+        if item.diagram
+        else None,
         notes=item.notes,
         builtin=builtin,
     )
@@ -136,7 +138,9 @@ def load_library(path: Path, shown: str | None = None) -> PointLibrary:
     for i, item in enumerate(parsed.points):
         mark = doc.mark(("points", i, "code"))
         if item.code in seen:
-            problems.append(Problem(shown, mark.line, mark.column, f"point {item.code} is defined twice"))
+            problems.append(
+                Problem(shown, mark.line, mark.column, f"point {item.code} is defined twice")
+            )
         seen.add(item.code)
         for j, cond in enumerate(item.contraindications):
             if cond not in known:
@@ -145,7 +149,9 @@ def load_library(path: Path, shown: str | None = None) -> PointLibrary:
     if problems:
         raise RoutineError(problems)
     conditions = [Condition(c.id, c.spoken, c.description) for c in parsed.conditions]
-    return PointLibrary.build((point_from_input(p, builtin=True) for p in parsed.points), conditions)
+    return PointLibrary.build(
+        (point_from_input(p, builtin=True) for p in parsed.points), conditions
+    )
 
 
 @functools.lru_cache(maxsize=1)

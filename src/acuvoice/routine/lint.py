@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
 from acuvoice.errors import Problem, Severity
 from acuvoice.points.library import PointLibrary
-from acuvoice.routine.model import Pressure, PressStep, Routine, SayStep
+from acuvoice.routine.model import PressStep, Pressure, Routine, SayStep
 
 #: Longest advised hold on one point (Acupressure Institute beginners' guide).
 ADVISED_MAX_HOLD_MS = 3 * 60_000
@@ -25,11 +27,7 @@ def lint_routine(routine: Routine, library: PointLibrary) -> list[Problem]:
         if not isinstance(step, PressStep):
             continue
         point = library.get(step.point)
-        o = step.origin
-
-        def warn(message: str, o: object = o) -> None:
-            out.append(Problem(step.origin.path, step.origin.line, step.origin.column, message, Severity.WARNING))
-
+        warn = functools.partial(_warn, out, step)
         if step.hold_ms > ADVISED_MAX_HOLD_MS:
             warn(
                 f"{point.code}: a hold of {step.hold_ms / 60000:g} min is longer than the 3 minutes "
@@ -48,3 +46,8 @@ def lint_routine(routine: Routine, library: PointLibrary) -> list[Problem]:
         if step.pressure is Pressure.FIRM and point.pressure == "light":
             warn(f"{point.code} ({point.name}) calls for light pressure; `pressure: firm` may hurt")
     return out
+
+
+def _warn(out: list[Problem], step: PressStep, message: str) -> None:
+    where = step.origin
+    out.append(Problem(where.path, where.line, where.column, message, Severity.WARNING))

@@ -30,8 +30,8 @@ from acuvoice.routine.model import (
     CueStep,
     Origin,
     PauseStep,
-    Pressure,
     PressStep,
+    Pressure,
     Routine,
     SayStep,
     Side,
@@ -107,9 +107,7 @@ def resolve_routine_path(source: str | os.PathLike[str]) -> tuple[Path, str, str
     )
 
 
-def load_routine(
-    source: str | os.PathLike[str], *, library: PointLibrary | None = None
-) -> Routine:
+def load_routine(source: str | os.PathLike[str], *, library: PointLibrary | None = None) -> Routine:
     """Load, validate and expand a routine.
 
     Args:
@@ -150,7 +148,9 @@ class _Loader:
         self.cache: dict[Path, _File] = {}
 
     # -- helpers ---------------------------------------------------------------------------
-    def problem(self, f: _File, path: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
+    def problem(
+        self, f: _File, path: tuple[str | int, ...], message: str, *, key: bool = False
+    ) -> None:
         mark = f.doc.mark(path, key=key) if f.doc else None
         line, column = (mark.line, mark.column) if mark else (0, 0)
         self.problems.append(Problem(f.shown, line, column, message))
@@ -169,10 +169,18 @@ class _Loader:
             return f
         model: type[BaseModel] = RoutineFileIn if root else IncludedFileIn
         if f.doc.data is None:
-            self.problem(f, (), "file is empty; a routine needs at least `acuvoice: 1`, `title:` and `steps:`")
+            self.problem(
+                f,
+                (),
+                "file is empty; a routine needs at least `acuvoice: 1`, `title:` and `steps:`",
+            )
             return f
         if not isinstance(f.doc.data, dict):
-            self.problem(f, (), "a routine is a mapping of keys (acuvoice, title, steps, ...), not a single value or list")
+            self.problem(
+                f,
+                (),
+                "a routine is a mapping of keys (acuvoice, title, steps, ...), not a single value or list",
+            )
             return f
         try:
             f.parsed = model.model_validate(f.doc.data)  # type: ignore[assignment]
@@ -186,23 +194,30 @@ class _Loader:
                     f.includes[i] = self.read_include(f, i, raw["include"], (*chain, resolved))
         return f
 
-    def read_include(self, f: _File, index: int, value: str, chain: tuple[Path, ...]) -> _File | None:
+    def read_include(
+        self, f: _File, index: int, value: str, chain: tuple[Path, ...]
+    ) -> _File | None:
         where = ("steps", index, "include")
         if os.path.isabs(value) or value.startswith("~"):
             self.problem(f, where, f"include {value!r} must be a path relative to this file")
             return None
-        target = (f.path.parent / value)
+        target = f.path.parent / value
         resolved = target.resolve()
         try:
             resolved.relative_to(self.root_dir)
         except ValueError:
             self.problem(
-                f, where, f"include {value!r} leaves the routine's folder ({self.root_dir}); "
+                f,
+                where,
+                f"include {value!r} leaves the routine's folder ({self.root_dir}); "
                 "keep included files inside it",
             )
             return None
         if resolved in chain:
-            names = " -> ".join(os.path.relpath(p, self.root_dir) for p in (*chain, resolved)[chain.index(resolved):])
+            names = " -> ".join(
+                os.path.relpath(p, self.root_dir)
+                for p in (*chain, resolved)[chain.index(resolved) :]
+            )
             self.problem(f, where, f"include cycle: {names}; a file may not include itself")
             return None
         if len(chain) > MAX_INCLUDE_DEPTH:
@@ -265,7 +280,9 @@ class _Loader:
                 clash = next((p for p in self.library if p.code == item.code), None)
                 if clash is not None:
                     self.problem(
-                        f, code_path, f"point {item.code} is already in the library ({clash.code} "
+                        f,
+                        code_path,
+                        f"point {item.code} is already in the library ({clash.code} "
                         f"{clash.name}); give your point another code, like EXTRA-1",
                     )
                     continue
@@ -275,7 +292,8 @@ class _Loader:
                 for j, cond in enumerate(item.contraindications):
                     if cond not in self.library.conditions:
                         self.problem(
-                            f, ("points", i, "contraindications", j),
+                            f,
+                            ("points", i, "contraindications", j),
                             f"unknown condition {cond!r}{did_you_mean(cond, self.library.conditions)}"
                             f" (known: {', '.join(self.library.conditions)})",
                         )
@@ -294,7 +312,8 @@ class _Loader:
                 suggestions = library.suggest(code)
                 hint = f"; did you mean {' or '.join(suggestions)}?" if suggestions else ""
                 self.problem(
-                    f, ("steps", i, "press"),
+                    f,
+                    ("steps", i, "press"),
                     f"unknown point {code!r}{hint} (`acuvoice points` lists the library; "
                     "define your own under `points:`)",
                 )
@@ -307,13 +326,15 @@ class _Loader:
         for i, cond in enumerate(parsed.cautions):
             if cond not in self.library.conditions:
                 self.problem(
-                    root, ("cautions", i),
+                    root,
+                    ("cautions", i),
                     f"unknown condition {cond!r}{did_you_mean(cond, self.library.conditions)}"
                     f" (known: {', '.join(self.library.conditions)})",
                 )
         if parsed.language.split("-")[0].lower() not in available_languages():
             self.problem(
-                root, ("language",),
+                root,
+                ("language",),
                 f"no spoken phrases for language {parsed.language!r} yet; available: "
                 f"{', '.join(available_languages())}",
             )
@@ -321,14 +342,16 @@ class _Loader:
         cues = parsed.sound.cues
         if cues not in CUE_SETS and not (base / cues).expanduser().is_dir():
             self.problem(
-                root, ("sound", "cues"),
+                root,
+                ("sound", "cues"),
                 f"cues: {cues!r} is neither a cue set ({', '.join(CUE_SETS)}) nor a folder of sound "
                 f"files{did_you_mean(cues, CUE_SETS)}",
             )
         ambience = parsed.sound.ambience
         if ambience not in AMBIENCES and not (base / ambience).expanduser().is_file():
             self.problem(
-                root, ("sound", "ambience"),
+                root,
+                ("sound", "ambience"),
                 f"ambience: {ambience!r} is neither a built-in bed ({', '.join(AMBIENCES)}) nor an "
                 f"audio file{did_you_mean(ambience, AMBIENCES)}",
             )
@@ -366,7 +389,13 @@ class _Loader:
         return out
 
     def convert_press(
-        self, f: _File, i: int, step: PressStepIn, library: PointLibrary, defaults: DefaultsIn, origin: Origin
+        self,
+        f: _File,
+        i: int,
+        step: PressStepIn,
+        library: PointLibrary,
+        defaults: DefaultsIn,
+        origin: Origin,
     ) -> PressStep | None:
         point = library.find(step.press)
         if point is None:  # reported by check_presses
@@ -383,7 +412,8 @@ class _Loader:
         if countdown * 1000 >= hold_ms:
             where = ("steps", i, "countdown") if step.countdown is not None else ("steps", i)
             self.problem(
-                f, where,
+                f,
+                where,
                 f"countdown of {countdown} s does not fit in a hold of {hold_ms / 1000:g} s; "
                 "use a shorter countdown or a longer hold",
             )
@@ -403,7 +433,12 @@ class _Loader:
         )
 
     def make_routine(
-        self, parsed: RoutineFileIn, steps: tuple[Step, ...], name: str, path: Path, custom: tuple[Point, ...]
+        self,
+        parsed: RoutineFileIn,
+        steps: tuple[Step, ...],
+        name: str,
+        path: Path,
+        custom: tuple[Point, ...],
     ) -> Routine:
         load_catalog(parsed.language)
         return Routine(
@@ -419,7 +454,12 @@ class _Loader:
             sources=tuple(parsed.sources),
             target_ms=parsed.target,
             voice=Voice(parsed.voice.engine, parsed.voice.name, parsed.voice.rate),
-            sound=Sound(parsed.sound.cues, parsed.sound.ambience, parsed.sound.ambience_db, parsed.sound.duck_db),
+            sound=Sound(
+                parsed.sound.cues,
+                parsed.sound.ambience,
+                parsed.sound.ambience_db,
+                parsed.sound.duck_db,
+            ),
             loudness_lufs=parsed.loudness,
             safety_notice=parsed.safety_notice,
             cautions=tuple(parsed.cautions),
