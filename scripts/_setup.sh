@@ -9,6 +9,7 @@ VENV="$ROOT/.venv"
 DEB_PACKAGES=(espeak-ng ffmpeg)
 
 _say() { printf 'acuvoice setup: %s\n' "$*" >&2; }
+_quiet() { grep -v "^WARNING: Location '.*' is ignored" >&2 || true; }
 
 _find_python() {
     local candidate
@@ -58,7 +59,8 @@ setup_env() {
         return 0
     fi
     _say "installing acuvoice${extras:+[$extras]} into .venv (first run only)"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT${extras:+[$extras]}"
+    # pip -q still prints this machine's "Location ... is ignored" index warnings: drop them.
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | _quiet
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT${extras:+[$extras]}" 2>&1 | _quiet
     echo "$want" >"$stamp"
 }

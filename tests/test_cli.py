@@ -164,7 +164,7 @@ def test_invalid_routine_through_script(capsys: pytest.CaptureFixture[str], tmp_
     assert err.splitlines() == [
         f"{path}:5:11: hold: 'forever' is not a duration; use a number of seconds (90, 2.5) or units like "
         '"45s", "1m30s", "1.5m", "750ms", "1h5m"',
-        "acuvoice: 1 problem; nothing was written",
+        "acuvoice: 1 problem found",
     ]
 
 

@@ -164,6 +164,8 @@ def problems_from_validation(
             message = _step_action_message(value)
         elif kind == "missing":
             message = f"missing required key {key!r}"
+            if path == ("title",) and isinstance(doc.data, dict) and "steps" in doc.data:
+                message += " (a file meant only for `include` may leave it out, but is not a routine on its own)"
             path = path[:-1]
         elif kind in {"enum", "literal_error"}:
             expected = err.get("ctx", {}).get("expected", "")

@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         count = len(exc.errors)
-        click.echo(f"acuvoice: {count} problem{'s' * (count != 1)}; nothing was written", err=True)
+        click.echo(f"acuvoice: {count} problem{'s' * (count != 1)} found", err=True)
         return exc.exit_code
     except AcuvoiceError as exc:
         if debug:

@@ -11,13 +11,14 @@ from typing import Any, TypeVar
 import click
 
 from acuvoice.compiler import CompileOptions, compile_timeline, cue_lengths
-from acuvoice.errors import ExportError
+from acuvoice.errors import ExportError, UsageError
 from acuvoice.measure import WordsPerMinute
 from acuvoice.points.library import builtin_library
 from acuvoice.routine.loader import load_routine
-from acuvoice.routine.model import Routine
+from acuvoice.routine.model import CUE_SETS, Routine
 from acuvoice.timeline import Timeline
 from acuvoice.units import parse_duration_ms
+from acuvoice.validation import did_you_mean
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,6 +78,11 @@ def build_timeline(
     """Load and compile a routine with the command line's options."""
     library = builtin_library()
     routine = load_routine(source, library=library)
+    if cues is not None and cues not in CUE_SETS and not Path(cues).is_dir():
+        raise UsageError(
+            f"--cues {cues!r} is neither a cue set ({', '.join(CUE_SETS)}) nor a folder of sound "
+            f"files{did_you_mean(cues, CUE_SETS)}"
+        )
     speed = rate if rate is not None else routine.voice.rate
     measure = WordsPerMinute(rate=speed)
     options = CompileOptions(
