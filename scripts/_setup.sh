@@ -42,9 +42,10 @@ _system_packages() {
     fi
 }
 
-# setup_env EXTRAS: make .venv and install the project with the given extras ("" or "dev").
+# setup_env EXTRAS: make .venv and install the project with the given extras ("dev,piper").
+# Quick when pyproject.toml is unchanged and the extras asked for were installed before.
 setup_env() {
-    local extras="${1:-}" py stamp want
+    local extras="${1:-}" py stamp sum have extra missing=""
     _system_packages
     if [ ! -x "$VENV/bin/python" ]; then
         py="$(_find_python)" || { _say "Python 3.10 or newer is needed (set PYTHON=/path/to/python3)"; exit 2; }
@@ -52,15 +53,19 @@ setup_env() {
         "$py" -m venv "$VENV"
     fi
     stamp="$VENV/.acuvoice-installed"
-    want="$(cat "$ROOT/pyproject.toml" | cksum | cut -d' ' -f1)-[$extras]"
-    # An install with dev extras also satisfies a plain one.
-    if [ -f "$stamp" ] && { [ "$(cat "$stamp")" = "$want" ] ||
-        { [ -z "$extras" ] && [ "$(cat "$stamp")" = "${want%-\[\]}-[dev]" ]; }; }; then
-        return 0
+    sum="$(cksum <"$ROOT/pyproject.toml" | cut -d' ' -f1)"
+    have="$( [ -f "$stamp" ] && sed -n 2p "$stamp" || true)"
+    if [ -f "$stamp" ] && [ "$(head -n1 "$stamp")" = "$sum" ]; then
+        for extra in ${extras//,/ }; do
+            case ",$have," in *",$extra,"*) ;; *) missing=1 ;; esac
+        done
+        [ -z "$missing" ] && return 0
     fi
+    # Keep what an earlier install had, so ./scripts/acuvoice after ./scripts/test keeps the dev tools.
+    extras="$(printf '%s\n' ${extras//,/ } ${have//,/ } | sort -u | paste -sd, -)"
     _say "installing acuvoice${extras:+[$extras]} into .venv (first run only)"
     # pip -q still prints this machine's "Location ... is ignored" index warnings: drop them.
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | _quiet
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT${extras:+[$extras]}" 2>&1 | _quiet
-    echo "$want" >"$stamp"
+    printf '%s\n%s\n' "$sum" "$extras" >"$stamp"
 }

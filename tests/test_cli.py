@@ -27,7 +27,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def test_script_prints_a_readable_timed_script(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "script", "lower-back-pain")
+    code, out, err = run(capsys, "script", "--engine", "estimate", "lower-back-pain")
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == "Lower back relief"
@@ -42,7 +42,9 @@ def test_script_prints_a_readable_timed_script(capsys: pytest.CaptureFixture[str
 def test_script_json_obeys_the_rules_for_every_builtin(
     capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
-    code, out, _ = run(capsys, "script", name, "--format", "json", "--target", "12m")
+    code, out, _ = run(
+        capsys, "script", "--engine", "estimate", name, "--format", "json", "--target", "12m"
+    )
     assert code == 0
     timeline = Timeline.from_json(json.loads(out))
     assert timeline.duration_ms == 720_000
@@ -50,7 +52,9 @@ def test_script_json_obeys_the_rules_for_every_builtin(
 
 
 def test_impossible_target_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "script", "lower-back-pain", "--target", "1m")
+    code, out, err = run(
+        capsys, "script", "--engine", "estimate", "lower-back-pain", "--target", "1m"
+    )
     assert code == 2 and out == ""
     assert err.startswith(
         "acuvoice: error: cannot fit the session to 1 min: the narration alone lasts"
@@ -59,13 +63,17 @@ def test_impossible_target_is_a_clear_error(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_bad_target_value_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "script", "lower-back-pain", "--target", "soon")
+    code, _, err = run(
+        capsys, "script", "--engine", "estimate", "lower-back-pain", "--target", "soon"
+    )
     assert code == 2
     assert "Invalid value for '--target': 'soon' is not a duration" in err
 
 
 def test_avoid_pregnancy_refuses_lower_back(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "script", "lower-back-pain", "--avoid", "pregnancy")
+    code, out, err = run(
+        capsys, "script", "--engine", "estimate", "lower-back-pain", "--avoid", "pregnancy"
+    )
     assert code == 2 and out == ""
     assert err.startswith("acuvoice: error: 'Lower back relief' is not suitable with pregnancy")
 
@@ -83,7 +91,7 @@ def test_avoid_pregnancy_drops_points_and_says_so(capsys: pytest.CaptureFixture[
 
 @pytest.mark.parametrize("fmt", ["text", "json", "vtt", "srt", "ssml"])
 def test_every_script_format(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
-    code, out, _ = run(capsys, "script", "calm-and-sleep", "--format", fmt)
+    code, out, _ = run(capsys, "script", "--engine", "estimate", "calm-and-sleep", "--format", fmt)
     assert code == 0 and out.strip()
     if fmt == "vtt":
         assert out.startswith("WEBVTT\n\n") and "00:00:02.800 --> " in out
@@ -96,7 +104,9 @@ def test_every_script_format(capsys: pytest.CaptureFixture[str], fmt: str) -> No
 
 def test_script_to_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     target = tmp_path / "s.vtt"
-    code, out, err = run(capsys, "script", "calm-and-sleep", "-f", "vtt", "-o", str(target))
+    code, out, err = run(
+        capsys, "script", "--engine", "estimate", "calm-and-sleep", "-f", "vtt", "-o", str(target)
+    )
     assert code == 0 and out == "" and f"wrote {target}" in err
     assert target.read_text().startswith("WEBVTT")
     assert [p.name for p in tmp_path.iterdir()] == ["s.vtt"]
@@ -159,7 +169,7 @@ def test_validate_reports_an_impossible_target(
 def test_invalid_routine_through_script(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = tmp_path / "r.yaml"
     path.write_text("acuvoice: 1\ntitle: R\nsteps:\n  - press: BL23\n    hold: forever\n")
-    code, out, err = run(capsys, "script", str(path))
+    code, out, err = run(capsys, "script", "--engine", "estimate", str(path))
     assert code == 2 and out == ""
     assert err.splitlines() == [
         f"{path}:5:11: hold: 'forever' is not a duration; use a number of seconds (90, 2.5) or units like "
@@ -236,7 +246,7 @@ def test_unknown_command_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "scirpt")
     assert code == 2 and "No such command 'scirpt'" in err
     code, out, _ = run(capsys, "--help")
-    assert code == 0 and "acuvoice script lower-back-pain" in out
+    assert code == 0 and "acuvoice render lower-back-pain" in out
 
 
 def test_every_command_has_help_and_is_in_the_readme(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,7 +7,8 @@
     ├── RoutineError                a routine file is unreadable or invalid (exit 2)
     │   └── UnknownPointError       a point code or alias is not in the library (exit 2)
     ├── CompileError                the timing cannot be met, or the routine is unsuitable (exit 2)
-    ├── EngineError                 unknown/unavailable speech engine, synthesis failed (exit 1)
+    ├── EngineError                 speech engine unavailable, synthesis failed (exit 1)
+    │   └── UnknownEngineError      no engine or voice by that name (exit 2)
     ├── RenderError                 mixing or mastering failed (exit 1)
     └── ExportError                 an output file could not be written (exit 1)
 
@@ -94,6 +95,12 @@ class CompileError(AcuvoiceError):
 
 class EngineError(AcuvoiceError):
     """A speech engine is unknown, unavailable, or failed to synthesize."""
+
+
+class UnknownEngineError(EngineError):
+    """No engine or voice has the name asked for; the message lists the valid ones."""
+
+    exit_code = 2
 
 
 class RenderError(AcuvoiceError):

@@ -5,12 +5,21 @@ from __future__ import annotations
 import click
 
 from acuvoice import __version__
-from acuvoice.cli import cmd_new, cmd_points, cmd_routines, cmd_schema, cmd_script, cmd_validate
+from acuvoice.cli import (
+    cmd_new,
+    cmd_points,
+    cmd_render,
+    cmd_routines,
+    cmd_schema,
+    cmd_script,
+    cmd_validate,
+    cmd_voices,
+)
 
 
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog="Start here:  acuvoice script lower-back-pain    (the built-in 15-minute session as a timed script)",
+    epilog="Start here:  acuvoice render lower-back-pain -o lower-back.mp3   (the built-in 15-minute session)",
 )
 @click.version_option(__version__, prog_name="acuvoice")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors (for bug reports).")
@@ -23,5 +32,14 @@ def cli(debug: bool) -> None:
     """
 
 
-for _module in (cmd_script, cmd_validate, cmd_routines, cmd_points, cmd_new, cmd_schema):
+for _module in (
+    cmd_render,
+    cmd_script,
+    cmd_validate,
+    cmd_routines,
+    cmd_points,
+    cmd_voices,
+    cmd_new,
+    cmd_schema,
+):
     cli.add_command(_module.command)

@@ -15,10 +15,10 @@ def command() -> None:
     """List the built-in routines with their length, points and cautions.
 
     Use a routine's name wherever a ROUTINE is asked for, e.g. `acuvoice script lower-back-pain`.
-    Lengths are for the default voice settings.
+    Lengths are estimated at 150 words a minute; routines with a `target` last exactly that.
     """
     for name in builtin_routines():
-        routine, timeline = build_timeline(name)
+        routine, timeline = build_timeline(name, engine="estimate")
         points = ", ".join(dict.fromkeys(e.point or "" for e in timeline.of_kind(EventKind.HOLD)))
         click.echo(f"{name}  ({format_ms(timeline.duration_ms)})  {routine.title}")
         if routine.summary:

@@ -32,10 +32,13 @@ def command(
     routine: str,
     fmt: str,
     output: Path | None,
+    engine: str | None,
+    voice: str | None,
+    rate: float | None,
     target: int | None,
     avoid: tuple[str, ...],
-    rate: float | None,
     cues: str | None,
+    cache_dir: Path | None,
 ) -> None:
     """Print the timed narration script of ROUTINE.
 
@@ -44,10 +47,21 @@ def command(
       acuvoice script lower-back-pain
       acuvoice script lower-back-pain --target 12m --format json
       acuvoice script my-routine.yaml --avoid pregnancy --format vtt -o my-routine.vtt
+      acuvoice script lower-back-pain --engine estimate     (no voice: quick, approximate)
 
-    Until real voices are installed, speech lengths are estimated at a calm 150 words a minute.
+    Speech lengths come from the voice that `render` would use (synthesized once and cached),
+    so the script is exactly the session `render` makes with the same options.
     """
-    _, timeline = build_timeline(routine, target=target, avoid=avoid, rate=rate, cues=cues)
+    _, timeline = build_timeline(
+        routine,
+        engine=engine,
+        voice=voice,
+        rate=rate,
+        target=target,
+        avoid=avoid,
+        cues=cues,
+        cache_dir=cache_dir,
+    )
     for o in timeline.omitted:
         name = timeline.points.get(o.point) or o.point
         click.echo(

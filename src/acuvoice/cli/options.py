@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from acuvoice.compiler import CompileOptions, compile_timeline, cue_lengths
 from acuvoice.errors import ExportError, UsageError
 from acuvoice.measure import WordsPerMinute
 from acuvoice.points.library import builtin_library
+from acuvoice.render import SessionOptions, prepare_session
 from acuvoice.routine.loader import load_routine
 from acuvoice.routine.model import CUE_SETS, Routine
 from acuvoice.timeline import Timeline
@@ -38,12 +40,27 @@ class DurationParam(click.ParamType):  # type: ignore[type-arg]  # generic in cl
 
 
 def timeline_options(fn: F) -> F:
-    """The options that decide a timeline: target, listener profile, voice rate, cue set."""
+    """The options that decide a timeline: voice, target, listener profile, cue set."""
     options = [
+        click.option(
+            "--engine",
+            metavar="NAME",
+            help="Speech engine: auto (the best installed voice), piper, pyttsx3, or estimate (no voice: 150 words a minute; `script` only). Overrides the routine's voice.engine.",
+        ),
+        click.option(
+            "--voice",
+            metavar="ID",
+            help="Voice id or path to a voice file (see `acuvoice voices`). Overrides voice.name.",
+        ),
+        click.option(
+            "--rate",
+            type=click.FloatRange(0.5, 2.0),
+            help="Speaking-rate multiplier, 0.5..2.0 (overrides the routine's voice.rate).",
+        ),
         click.option(
             "--target",
             type=DurationParam(),
-            help="Fit the session to this length, e.g. 12m or 1m30s (overrides the routine's `target`).",
+            help="Fit the session to this length, e.g. 12m or 1m30s (overrides the routine's `target`; 0 turns fitting off).",
         ),
         click.option(
             "--avoid",
@@ -52,14 +69,14 @@ def timeline_options(fn: F) -> F:
             help="Leave out points not advised with a condition, e.g. --avoid pregnancy (repeatable; `acuvoice points --conditions` lists them).",
         ),
         click.option(
-            "--rate",
-            type=click.FloatRange(0.5, 2.0),
-            help="Speaking-rate multiplier, 0.5..2.0 (overrides the routine's voice.rate).",
-        ),
-        click.option(
             "--cues",
             metavar="SET",
-            help="Cue set: bowl, chime, beep, soft or none (overrides the routine's sound.cues).",
+            help="Cue set: bowl, chime, beep, soft or none, or a folder of sound files (overrides sound.cues).",
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Where synthesized speech is kept (default: $ACUVOICE_CACHE_DIR, else $XDG_CACHE_HOME/acuvoice).",
         ),
     ]
     for option in reversed(options):
@@ -67,31 +84,81 @@ def timeline_options(fn: F) -> F:
     return fn
 
 
+class ClickProgress:
+    """A progress bar on stderr (shown only on a terminal), one per phase."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+
+    def start(self, label: str, total: int) -> None:
+        if self.enabled and total > 0:
+            self.bar = click.progressbar(length=total, label=label, file=sys.stderr, show_eta=True)
+            self.bar.__enter__()
+
+    def advance(self, units: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.update(units)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
 def build_timeline(
     source: str,
     *,
+    engine: str | None = None,
+    voice: str | None = None,
+    rate: float | None = None,
     target: int | None = None,
     avoid: tuple[str, ...] = (),
-    rate: float | None = None,
     cues: str | None = None,
+    cache_dir: Path | None = None,
+    progress: bool = True,
 ) -> tuple[Routine, Timeline]:
-    """Load and compile a routine with the command line's options."""
+    """Load and compile a routine with the command line's options.
+
+    With a real engine this is exactly the timeline ``render`` uses (same voice, same
+    clips, from the same cache); with ``estimate`` lengths come from 150 words a minute.
+    """
     library = builtin_library()
     routine = load_routine(source, library=library)
+    _check_cues(cues)
+    if (engine or routine.voice.engine) == "estimate":
+        speed = rate if rate is not None else routine.voice.rate
+        measure = WordsPerMinute(rate=speed)
+        options = CompileOptions(
+            target_ms=target,
+            avoid=avoid,
+            cue_ms=cue_lengths(cues or routine.sound.cues),
+            voice=f"estimate: {measure.wpm:g} words per minute at rate {speed:g}",
+        )
+        return routine, compile_timeline(routine, library, measure, options)
+    session = prepare_session(
+        routine,
+        SessionOptions(
+            engine=engine,
+            voice=voice,
+            rate=rate,
+            target_ms=target,
+            avoid=avoid,
+            cues=cues,
+            cache_dir=cache_dir,
+        ),
+        library=library,
+        progress=ClickProgress(progress),
+    )
+    return routine, session.timeline
+
+
+def _check_cues(cues: str | None) -> None:
     if cues is not None and cues not in CUE_SETS and not Path(cues).is_dir():
         raise UsageError(
             f"--cues {cues!r} is neither a cue set ({', '.join(CUE_SETS)}) nor a folder of sound "
             f"files{did_you_mean(cues, CUE_SETS)}"
         )
-    speed = rate if rate is not None else routine.voice.rate
-    measure = WordsPerMinute(rate=speed)
-    options = CompileOptions(
-        target_ms=target,
-        avoid=avoid,
-        cue_ms=cue_lengths(cues or routine.sound.cues),
-        voice=f"estimate: {measure.wpm:g} words per minute at rate {speed:g}",
-    )
-    return routine, compile_timeline(routine, library, measure, options)
 
 
 def write_atomic(path: Path, text: str) -> None:

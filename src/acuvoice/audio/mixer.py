@@ -1,0 +1,144 @@
+"""Place every clip at its exact sample and mix voice, cues and ambience block by block.
+
+Memory is bounded: only the clips sounding in the current block are loaded, and the session
+is produced in blocks (10 s by default), so an hour costs no more memory than a minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from acuvoice.audio.ambience import Ambience
+from acuvoice.audio.buffer import Samples
+
+#: Samples per block produced by :func:`mix_blocks` (10 s at 44.1 kHz).
+DEFAULT_BLOCK = 441_000
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One clip to place: its first frame and how to load it (at the mix's rate and channels)."""
+
+    start: int
+    load: Callable[[], Samples]
+
+
+@dataclass(frozen=True, slots=True)
+class MixPlan:
+    """Everything the mixer needs, in frames of the output sample rate.
+
+    Attributes:
+        frames: Length of the session.
+        voice: Speech clips, sorted by start.
+        cues: Cue clips, sorted by start.
+        ambience: Makes a fresh ambience source (each pass starts it anew), or ``None``.
+        ambience_gain: Linear level of the ambience bed.
+        duck_gain: Extra linear factor on the ambience while speech sounds.
+        speech_spans: ``(start, end)`` frames of speech, sorted, for ducking.
+        duck_attack: Frames over which the ambience dips before speech starts.
+        duck_release: Frames over which it comes back after speech ends.
+        fade_in: Frames of the ambience fade-in at the start.
+        fade_out: Frames of the ambience fade-out at the end.
+    """
+
+    sample_rate: int
+    channels: int
+    frames: int
+    voice: Sequence[Source]
+    cues: Sequence[Source]
+    ambience: Callable[[], Ambience | None] = lambda: None
+    ambience_gain: float = 0.0
+    duck_gain: float = 1.0
+    speech_spans: Sequence[tuple[int, int]] = ()
+    duck_attack: int = 0
+    duck_release: int = 0
+    fade_in: int = 0
+    fade_out: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One block of the mix, as stems; ``master`` is their sum (before gain and limiting)."""
+
+    start: int
+    voice: Samples
+    cues: Samples
+    ambience: Samples
+
+    @property
+    def master(self) -> Samples:
+        """Voice + cues + ambience."""
+        return self.voice + self.cues + self.ambience
+
+
+class _Track:
+    """Sources sorted by start; yields each block with the sources that sound in it."""
+
+    def __init__(self, sources: Sequence[Source], channels: int) -> None:
+        self.sources = sorted(sources, key=lambda s: s.start)
+        self.channels = channels
+        self.next = 0
+        self.active: list[tuple[int, Samples]] = []
+
+    def render(self, start: int, frames: int) -> Samples:
+        out = np.zeros((self.channels, frames), dtype=np.float32)
+        end = start + frames
+        while self.next < len(self.sources) and self.sources[self.next].start < end:
+            source = self.sources[self.next]
+            self.active.append((source.start, source.load()))
+            self.next += 1
+        still: list[tuple[int, Samples]] = []
+        for first, samples in self.active:
+            last = first + samples.shape[1]
+            lo, hi = max(first, start), min(last, end)
+            if lo < hi:
+                out[:, lo - start : hi - start] += samples[:, lo - first : hi - first]
+            if last > end:
+                still.append((first, samples))
+        self.active = still
+        return out
+
+
+def duck_envelope(plan: MixPlan) -> tuple[np.ndarray, np.ndarray]:
+    """Breakpoints ``(frames, gains)`` of the ambience gain: dips under speech, ramps around it."""
+    if not plan.speech_spans or plan.duck_gain >= 1.0:
+        return np.array([0.0, float(max(plan.frames, 1))]), np.array([1.0, 1.0])
+    merged: list[list[int]] = []
+    gap = plan.duck_attack + plan.duck_release
+    for s, e in sorted(plan.speech_spans):
+        if merged and s - merged[-1][1] <= gap:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    xs: list[float] = []
+    gs: list[float] = []
+    for s, e in merged:
+        xs += [s - plan.duck_attack - 0.5, s, e, e + plan.duck_release + 0.5]
+        gs += [1.0, plan.duck_gain, plan.duck_gain, 1.0]
+    return np.array(xs, dtype=np.float64), np.array(gs, dtype=np.float64)
+
+
+def mix_blocks(plan: MixPlan, block: int = DEFAULT_BLOCK) -> Iterator[Block]:
+    """The session as consecutive blocks of stems, exactly ``plan.frames`` long in total."""
+    voice = _Track(plan.voice, plan.channels)
+    cues = _Track(plan.cues, plan.channels)
+    bed = plan.ambience() if plan.ambience_gain > 0 else None
+    duck_x, duck_g = duck_envelope(plan)
+    for start in range(0, plan.frames, block):
+        frames = min(block, plan.frames - start)
+        v = voice.render(start, frames)
+        c = cues.render(start, frames)
+        if bed is None:
+            a = np.zeros((plan.channels, frames), dtype=np.float32)
+        else:
+            idx = np.arange(start, start + frames, dtype=np.float64)
+            gain = np.interp(idx, duck_x, duck_g) * plan.ambience_gain
+            if plan.fade_in:
+                gain *= np.clip(idx / plan.fade_in, 0.0, 1.0)
+            if plan.fade_out:
+                gain *= np.clip((plan.frames - idx) / plan.fade_out, 0.0, 1.0)
+            a = bed.read(frames) * gain.astype(np.float32)
+        yield Block(start, v, c, a)

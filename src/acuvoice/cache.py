@@ -1,0 +1,115 @@
+"""The synthesis cache: each text, voice and setting is synthesized once, ever.
+
+Entries are content-addressed FLAC files under ``<cache>/speech/``. Writes go through a
+temporary file and an atomic rename, so two renders running at once never see half an entry;
+an entry that does not decode (a crash mid-write on another machine, disk corruption) is
+deleted and synthesized again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import soundfile as sf
+
+from acuvoice.audio.buffer import Clip, from_int16, to_int16
+
+#: Bump when the way clips are processed before caching changes (trimming, format).
+CACHE_VERSION = 1
+ENV_VAR = "ACUVOICE_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """``$ACUVOICE_CACHE_DIR``, else ``$XDG_CACHE_HOME/acuvoice``, else ``~/.cache/acuvoice``."""
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "acuvoice"
+
+
+@dataclass(slots=True)
+class CacheStats:
+    """What a cache did during one run."""
+
+    hits: int = 0
+    misses: int = 0
+    repaired: int = 0
+
+
+@dataclass(slots=True)
+class SynthesisCache:
+    """Clips on disk, keyed by everything that decides how they sound.
+
+    Attributes:
+        root: The cache folder (``speech/`` lives inside it).
+        stats: Hits, misses and repaired entries of this run.
+    """
+
+    root: Path
+    stats: CacheStats = field(default_factory=CacheStats)
+
+    @staticmethod
+    def key(engine: str, fingerprint: str, voice: str, rate: float, text: str) -> str:
+        """The content address of a clip."""
+        material = json.dumps(
+            {
+                "v": CACHE_VERSION,
+                "engine": engine,
+                "fp": fingerprint,
+                "voice": voice,
+                "rate": round(rate, 4),
+                "text": text,
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+    def path(self, key: str) -> Path:
+        """Where the entry for ``key`` lives."""
+        return self.root / "speech" / key[:2] / f"{key}.flac"
+
+    def get(self, key: str) -> Clip | None:
+        """The cached clip, or ``None`` (a corrupt entry is removed and counts as a miss)."""
+        path = self.path(key)
+        try:
+            info = sf.info(str(path))
+            data, rate = sf.read(str(path), dtype="int16", always_2d=True)
+        except FileNotFoundError:
+            self.stats.misses += 1
+            return None
+        except (sf.LibsndfileError, RuntimeError, OSError, ValueError):
+            self._discard(path)
+            return None
+        if data.shape[0] == 0 or data.shape[0] != info.frames:
+            self._discard(path)
+            return None
+        self.stats.hits += 1
+        return Clip(from_int16(data), int(rate))
+
+    def put(self, key: str, clip: Clip) -> None:
+        """Store a clip atomically; failure to write the cache never fails a render."""
+        path = self.path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{key[:8]}.", suffix=".part", dir=path.parent)
+            os.close(fd)
+            try:
+                sf.write(
+                    tmp, to_int16(clip.samples), clip.sample_rate, format="FLAC", subtype="PCM_16"
+                )
+                os.replace(tmp, path)
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    def _discard(self, path: Path) -> None:
+        self.stats.misses += 1
+        self.stats.repaired += 1
+        path.unlink(missing_ok=True)

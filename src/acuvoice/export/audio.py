@@ -1,0 +1,387 @@
+"""Audio writers by format (WAV, FLAC, OGG, MP3, M4A), streaming, plus basic tags with mutagen.
+
+WAV, FLAC and OGG are written in-process by libsndfile (soundfile). MP3 and M4A are piped to
+ffmpeg (found the way pydub finds it), which encodes on another core while the mixer works;
+without ffmpeg, MP3 falls back to libsndfile's slower encoder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import soundfile as sf
+
+from acuvoice.audio.buffer import Samples
+from acuvoice.errors import ExportError, UsageError
+from acuvoice.timeline import Timeline
+from acuvoice.validation import did_you_mean
+
+
+class AudioWriter(Protocol):
+    """Takes blocks of float32 ``(channels, n)`` samples and writes them to one file."""
+
+    def write(self, block: Samples) -> None:
+        """Append a block."""
+        ...
+
+    def close(self) -> None:
+        """Finish the file (raises ExportError if encoding failed)."""
+        ...
+
+    def abort(self) -> None:
+        """Stop at once; the caller deletes the file."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class EncodeOptions:
+    """Encoder settings: bit rate for MP3/M4A (kbit/s), quality 0..1 for OGG Vorbis."""
+
+    bitrate_kbps: int = 128
+    ogg_quality: float = 0.5
+
+
+def ffmpeg_path() -> str | None:
+    """The ffmpeg pydub would use, or ``None``."""
+    try:
+        with warnings.catch_warnings():
+            # pydub imports audioop, deprecated in Python 3.11-3.12 (audioop-lts serves 3.13+).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from pydub.utils import which
+
+        found = which("ffmpeg")
+    except ImportError:  # pragma: no cover - pydub is a dependency
+        found = None
+    return found or shutil.which("ffmpeg")
+
+
+class _SoundfileWriter:
+    def __init__(self, path: Path, sample_rate: int, channels: int, **kwargs: object) -> None:
+        try:
+            self.file = sf.SoundFile(str(path), "w", sample_rate, channels, **kwargs)
+        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+            raise ExportError(f"cannot write {path}: {exc}") from exc
+        self.path = path
+
+    def write(self, block: Samples) -> None:
+        try:
+            self.file.write(np.ascontiguousarray(block.T))
+        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+            raise ExportError(_explain(self.path, exc)) from exc
+
+    def close(self) -> None:
+        try:
+            self.file.close()
+        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+            raise ExportError(_explain(self.path, exc)) from exc
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):  # the file is being thrown away
+            self.file.close()
+
+
+class _FfmpegWriter:
+    def __init__(
+        self, path: Path, sample_rate: int, channels: int, codec_args: list[str], container: str
+    ) -> None:
+        exe = ffmpeg_path()
+        if exe is None:
+            raise ExportError(
+                f"writing {path.suffix} needs ffmpeg; install it (sudo apt-get install ffmpeg)"
+            )
+        self.path = path
+        args = [exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+                "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
+                *codec_args, "-f", container, str(path)]  # fmt: skip
+        # stderr goes to a file, not a pipe: a pipe nobody reads could fill and stall ffmpeg.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close() or abort()
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=self.log)
+
+    def write(self, block: Samples) -> None:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(np.ascontiguousarray(block.T, dtype="<f4").tobytes())
+        except BrokenPipeError:
+            self._fail()
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            self.proc.stdin.close()
+        if self.proc.wait() != 0:
+            self._fail()
+        self.log.close()
+
+    def _fail(self) -> None:
+        self.proc.wait()
+        self.log.seek(0)
+        err = self.log.read().decode("utf-8", "replace").strip()
+        self.log.close()
+        raise ExportError(
+            _explain(self.path, OSError(err.splitlines()[-1] if err else "ffmpeg failed"))
+        )
+
+    def abort(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        if self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+        self.log.close()
+
+
+class ThreadedWriter:
+    """Runs a writer on its own thread, so encoding overlaps with mixing the next blocks."""
+
+    def __init__(self, inner: AudioWriter, depth: int = 3) -> None:
+        self.inner = inner
+        self.queue: queue.Queue[Samples | None] = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="acuvoice-encoder", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            block = self.queue.get()
+            if block is None:
+                return
+            if self.error is None:
+                try:
+                    self.inner.write(block)
+                except BaseException as exc:
+                    self.error = exc
+
+    def _check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def write(self, block: Samples) -> None:
+        self._check()
+        self.queue.put(block)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        self._check()
+        self.inner.close()
+
+    def abort(self) -> None:
+        self.error = self.error or ExportError("aborted")
+        # Drop what is queued and let the thread finish its current block before the file is
+        # closed under it (closing a libsndfile handle mid-write crashes the process).
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self.queue.get_nowait()
+        self.queue.put(None)
+        self.thread.join(timeout=10)
+        self.inner.abort()  # also unblocks a thread stuck writing to a dead ffmpeg pipe
+        self.thread.join()
+
+
+def _explain(path: Path, exc: BaseException) -> str:
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        free = None
+    if (isinstance(exc, OSError) and exc.errno == 28) or (free is not None and free < 1_000_000):
+        return f"the disk is full while writing {path.name}; free some space and try again"
+    return f"cannot write {path.name}: {exc}"
+
+
+Opener = Callable[[Path, int, int, EncodeOptions], AudioWriter]
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFormat:
+    """An output format: its name, whether it is lossy, and how to open a writer."""
+
+    name: str
+    lossy: bool
+    open: Opener
+    description: str
+
+
+def _open_mp3(path: Path, rate: int, channels: int, o: EncodeOptions) -> AudioWriter:
+    if ffmpeg_path():
+        return _FfmpegWriter(
+            path, rate, channels, ["-c:a", "libmp3lame", "-b:a", f"{o.bitrate_kbps}k"], "mp3"
+        )
+    level = min(1.0, max(0.0, (320 - o.bitrate_kbps) / 288))
+    return _SoundfileWriter(path, rate, channels, format="MP3", subtype="MPEG_LAYER_III",
+                            compression_level=level, bitrate_mode="CONSTANT")  # fmt: skip
+
+
+#: Output formats by file suffix.
+AUDIO_FORMATS: dict[str, AudioFormat] = {
+    "wav": AudioFormat(
+        "wav",
+        False,
+        lambda p, r, c, o: _SoundfileWriter(p, r, c, format="WAV", subtype="PCM_16"),
+        "16-bit PCM WAV",
+    ),
+    "flac": AudioFormat(
+        "flac",
+        False,
+        lambda p, r, c, o: _SoundfileWriter(p, r, c, format="FLAC", subtype="PCM_16"),
+        "16-bit FLAC",
+    ),
+    "ogg": AudioFormat(
+        "ogg",
+        True,
+        lambda p, r, c, o: _SoundfileWriter(
+            p, r, c, format="OGG", subtype="VORBIS", compression_level=1.0 - o.ogg_quality
+        ),
+        "Ogg Vorbis",
+    ),
+    "mp3": AudioFormat("mp3", True, _open_mp3, "MP3, constant bit rate"),
+    "m4a": AudioFormat(
+        "m4a",
+        True,
+        lambda p, r, c, o: _FfmpegWriter(
+            p, r, c, ["-c:a", "aac", "-b:a", f"{o.bitrate_kbps}k"], "ipod"
+        ),
+        "AAC in MP4 (needs ffmpeg)",
+    ),
+}
+
+
+def audio_format(path: Path) -> AudioFormat:
+    """The format a file name asks for.
+
+    Raises:
+        UsageError: The suffix is not a supported format.
+    """
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in ("m4b", "aac", "mp4"):
+        suffix = "m4a"
+    if suffix not in AUDIO_FORMATS:
+        hint = did_you_mean(suffix, AUDIO_FORMATS) if suffix else ""
+        raise UsageError(
+            f"cannot tell the audio format of {path.name!r}{hint}; end the file name with "
+            f"{', '.join('.' + s for s in AUDIO_FORMATS)}"
+        )
+    return AUDIO_FORMATS[suffix]
+
+
+def write_tags(path: Path, fmt: AudioFormat, tags: Mapping[str, str]) -> None:
+    """Write basic tags (title, artist, album, genre, comment, date, language) with mutagen.
+
+    Raises:
+        ExportError: The tags could not be written.
+    """
+    tags = {k: v for k, v in tags.items() if v}
+    if not tags:
+        return
+    try:
+        if fmt.name in ("mp3", "wav"):
+            _id3_tags(path, fmt.name, tags)
+        elif fmt.name in ("flac", "ogg"):
+            from mutagen.flac import FLAC
+            from mutagen.oggvorbis import OggVorbis
+
+            audio = FLAC(str(path)) if fmt.name == "flac" else OggVorbis(str(path))
+            for key, value in tags.items():
+                audio[key] = [value]
+            audio.save()
+        elif fmt.name == "m4a":
+            from mutagen.mp4 import MP4
+
+            atoms = {"title": "\xa9nam", "artist": "\xa9ART", "album": "\xa9alb", "genre": "\xa9gen",
+                     "comment": "\xa9cmt", "date": "\xa9day"}  # fmt: skip
+            mp4 = MP4(str(path))
+            for key, value in tags.items():
+                if key in atoms:
+                    mp4[atoms[key]] = [value]
+            mp4.save()
+    except Exception as exc:
+        raise ExportError(f"cannot write tags to {path.name}: {exc}") from exc
+
+
+def _id3_tags(path: Path, kind: str, tags: Mapping[str, str]) -> None:
+    from mutagen import id3
+
+    frames = {
+        "title": lambda v: id3.TIT2(encoding=3, text=v),
+        "artist": lambda v: id3.TPE1(encoding=3, text=v),
+        "album": lambda v: id3.TALB(encoding=3, text=v),
+        "genre": lambda v: id3.TCON(encoding=3, text=v),
+        "comment": lambda v: id3.COMM(encoding=3, lang="eng", desc="", text=v),
+        "date": lambda v: id3.TDRC(encoding=3, text=v),
+        "language": lambda v: id3.TLAN(encoding=3, text=v),
+    }
+    if kind == "wav":
+        from mutagen.wave import WAVE
+
+        wave = WAVE(str(path))
+        if wave.tags is None:
+            wave.add_tags()
+        assert wave.tags is not None
+        for key, value in tags.items():
+            if key in frames:
+                wave.tags.add(frames[key](value))
+        wave.save()
+        return
+    try:
+        tag = id3.ID3(str(path))
+    except id3.ID3NoHeaderError:
+        tag = id3.ID3()
+    for key, value in tags.items():
+        if key in frames:
+            tag.add(frames[key](value))
+    tag.save(str(path), v2_version=3)
+
+
+def chapter_spans(timeline: Timeline) -> list[tuple[int, int, str]]:
+    """``(start_ms, end_ms, title)`` of every chapter; each ends where the next begins."""
+    chapters = list(timeline.chapters)
+    ends = [c.start_ms for c in chapters[1:]] + [timeline.duration_ms]
+    return [(c.start_ms, end, c.title) for c, end in zip(chapters, ends, strict=True)]
+
+
+def write_chapters(path: Path, fmt: AudioFormat, chapters: list[tuple[int, int, str]]) -> None:
+    """Embed chapters where the format has a standard for them (MP3: ID3v2 CHAP + CTOC).
+
+    Raises:
+        ExportError: The chapters could not be written.
+    """
+    if fmt.name != "mp3" or not chapters:
+        return
+    from mutagen import id3
+
+    try:
+        try:
+            tag = id3.ID3(str(path))
+        except id3.ID3NoHeaderError:
+            tag = id3.ID3()
+        ids = [f"chp{i}" for i in range(len(chapters))]
+        tag.add(
+            id3.CTOC(
+                element_id="toc",
+                flags=id3.CTOCFlags.TOP_LEVEL | id3.CTOCFlags.ORDERED,
+                child_element_ids=ids,
+                sub_frames=[id3.TIT2(encoding=3, text="Chapters")],
+            )
+        )
+        for element_id, (start, end, title) in zip(ids, chapters, strict=True):
+            tag.add(
+                id3.CHAP(
+                    element_id=element_id,
+                    start_time=start,
+                    end_time=end,
+                    sub_frames=[id3.TIT2(encoding=3, text=title)],
+                )
+            )
+        tag.save(str(path), v2_version=3)
+    except Exception as exc:
+        raise ExportError(f"cannot write chapters to {path.name}: {exc}") from exc

@@ -1,0 +1,91 @@
+"""Speech for a session: one engine and voice, clips from the cache, lengths for the compiler."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from acuvoice.audio.buffer import Clip, quantize16, trim_silence
+from acuvoice.cache import SynthesisCache
+from acuvoice.engines.base import SpeechEngine, VoiceInfo
+from acuvoice.errors import EngineError
+
+#: Clips kept in memory besides the disk cache.
+RECENT_CLIPS = 48
+
+
+@dataclass(slots=True)
+class Speech:
+    """Synthesizes (or fetches) trimmed clips for one voice and measures them.
+
+    ``measure`` is what the compiler takes, so a timeline is exact for this voice: the
+    length of a speech event is the length of the clip the renderer will place.
+
+    Attributes:
+        engine: The engine.
+        voice: The resolved voice.
+        rate: Speaking-rate multiplier.
+        cache: Where clips are kept; ``None`` keeps them in memory for this run only.
+        synthesized: How many clips this run had to synthesize.
+    """
+
+    engine: SpeechEngine
+    voice: VoiceInfo
+    rate: float
+    cache: SynthesisCache | None = None
+    synthesized: int = 0
+    _recent: OrderedDict[str, Clip] = field(default_factory=OrderedDict)
+    _lengths: dict[str, int] = field(default_factory=dict)
+    _fingerprint: str | None = None
+
+    @property
+    def description(self) -> str:
+        """``engine/voice (license)``, for timelines, summaries and manifests."""
+        return f"{self.engine.name}/{self.voice.id} at rate {self.rate:g}"
+
+    def clip(self, text: str) -> Clip:
+        """The trimmed clip of ``text`` in this voice.
+
+        Raises:
+            EngineError: Synthesis failed or produced only silence.
+        """
+        if text in self._recent:
+            self._recent.move_to_end(text)
+            return self._recent[text]
+        if self._fingerprint is None:
+            self._fingerprint = self.engine.fingerprint(self.voice)
+        key = SynthesisCache.key(
+            self.engine.name, self._fingerprint, self.voice.id, self.rate, text
+        )
+        clip = self.cache.get(key) if self.cache else None
+        if clip is None:
+            raw = self.engine.synthesize(text, self.voice, self.rate)
+            trimmed = trim_silence(raw.samples, raw.sample_rate)
+            if trimmed.shape[1] == 0:
+                raise EngineError(f"{self.engine.name} produced only silence for {text!r}")
+            # Quantized exactly as the cache stores it, so a first and a cached render match bit for bit.
+            clip = Clip(quantize16(trimmed), raw.sample_rate)
+            self.synthesized += 1
+            if self.cache:
+                self.cache.put(key, clip)
+        self._lengths[text] = clip.duration_ms
+        # Keep only recent clips in memory (phrases like "Press now." repeat); the disk cache
+        # holds the rest, so memory does not grow with the length of the session.
+        self._recent[text] = clip
+        if self.cache is not None and len(self._recent) > RECENT_CLIPS:
+            self._recent.popitem(last=False)
+        return clip
+
+    def measure(self, text: str) -> int:
+        """The length of ``text`` in this voice, in ms."""
+        if text not in self._lengths:
+            self.clip(text)
+        return self._lengths[text]
+
+    def prepare(self, texts: Iterable[str], progress: Callable[[int], None] | None = None) -> None:
+        """Synthesize every text ahead of time (for a progress bar with a known length)."""
+        for text in texts:
+            self.clip(text)
+            if progress:
+                progress(1)

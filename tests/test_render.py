@@ -1,0 +1,310 @@
+"""Rendering real audio with the fake voice, and measuring it: length, cue onsets, silence, loudness."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from acuvoice.cli import main
+from acuvoice.errors import ExportError, UnknownEngineError
+from acuvoice.render import OutputOptions, SessionOptions, prepare_session, render_session
+from acuvoice.timeline import EventKind, timing_violations
+from acuvoice.units import ms_to_samples
+
+ROUTINE = """\
+acuvoice: 1
+title: Render test
+safety_notice: false
+sound: {cues: bowl}
+steps:
+  - chapter: Breathing
+  - say: Sit comfortably. Let your hands rest.
+  - breathe: {cycles: 1, inhale: 3s, exhale: 4s}
+  - chapter: Points
+  - press: BL23
+    hold: 15s
+    find: 3s
+    reminders: 6s
+  - press: LI4
+    side: alternate
+    hold: 10s
+    find: 2s
+  - pause: 2s
+"""
+
+
+@pytest.fixture
+def routine_file(tmp_path: Path) -> Path:
+    path = tmp_path / "render-test.yaml"
+    path.write_text(ROUTINE)
+    return path
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
+def render_wav(
+    routine_file: Path, cache: Path, out: Path, **options: object
+) -> tuple[object, object]:
+    session = prepare_session(
+        str(routine_file), SessionOptions(engine="fake", cache_dir=cache, **options)
+    )  # type: ignore[arg-type]
+    result = render_session(session, out)
+    return session, result
+
+
+def test_rendered_wav_matches_the_timeline(routine_file: Path, cache: Path, tmp_path: Path) -> None:
+    out = tmp_path / "s.wav"
+    session, _ = render_wav(routine_file, cache, out)
+    timeline = session.timeline  # type: ignore[attr-defined]
+    assert timing_violations(timeline) == []
+    audio, rate = sf.read(str(out), dtype="float32", always_2d=True)
+    assert rate == 44_100 and audio.shape[1] == 2
+    # Length: exact to the sample (the contract allows 50 ms).
+    assert audio.shape[0] == ms_to_samples(timeline.duration_ms, rate)
+    mono = np.abs(audio).max(axis=1)
+
+    # Every hold's press and release cue starts where the timeline says (within 20 ms).
+    holds = timeline.of_kind(EventKind.HOLD)
+    assert len(holds) == 3
+    for hold in holds:
+        for at_ms in (hold.start_ms, hold.end_ms):
+            onset = first_sound(mono, rate, at_ms)
+            assert abs(onset - at_ms) <= 20, (hold, at_ms, onset)
+
+    # Speech is present where the timeline has speech, and nothing sounds outside events.
+    busy = np.zeros(audio.shape[0], dtype=bool)
+    for e in timeline.events:
+        if e.kind in (EventKind.SPEECH, EventKind.CUE):
+            busy[ms_to_samples(e.start_ms, rate) : ms_to_samples(e.end_ms, rate)] = True
+    assert float(np.abs(audio[~busy]).max()) < 1e-4
+    for e in timeline.of_kind(EventKind.SPEECH):
+        s, t = ms_to_samples(e.start_ms, rate), ms_to_samples(e.end_ms, rate)
+        inner = audio[s + (t - s) // 4 : t - (t - s) // 4]
+        assert rms_db(inner) > -40, e
+
+
+def first_sound(mono: np.ndarray, rate: int, near_ms: int, threshold: float = 0.02) -> float:
+    lo = ms_to_samples(max(0, near_ms - 200), rate)
+    hi = ms_to_samples(near_ms + 200, rate)
+    loud = np.flatnonzero(mono[lo:hi] > threshold)
+    assert loud.size, f"no sound near {near_ms} ms"
+    return (lo + int(loud[0])) * 1000 / rate
+
+
+def rms_db(x: np.ndarray) -> float:
+    return float(20 * np.log10(np.sqrt(np.mean(np.square(x, dtype=np.float64))) + 1e-12))
+
+
+def test_master_is_at_podcast_loudness(routine_file: Path, cache: Path, tmp_path: Path) -> None:
+    pyloudnorm = pytest.importorskip("pyloudnorm")
+    out = tmp_path / "s.wav"
+    _, result = render_wav(routine_file, cache, out, ambience="pink-noise")
+    audio, rate = sf.read(str(out), dtype="float64")
+    lufs = pyloudnorm.Meter(rate).integrated_loudness(audio)
+    assert abs(lufs - (-16.0)) <= 1.0
+    assert abs(result.loudness_lufs - lufs) < 0.5  # type: ignore[attr-defined]
+    peak = ffmpeg_true_peak(out)
+    if peak is not None:
+        assert peak <= -1.0 + 0.1
+    assert result.true_peak_dbtp <= -1.0  # type: ignore[attr-defined]
+
+
+def ffmpeg_true_peak(path: Path) -> float | None:
+    """True peak in dBTP measured by ffmpeg's ebur128 filter (an independent meter)."""
+    if shutil.which("ffmpeg") is None:
+        return None
+    run = subprocess.run(
+        ["ffmpeg", "-nostats", "-hide_banner", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    lines = [line for line in run.stderr.splitlines() if "Peak:" in line]
+    return float(lines[-1].split("Peak:")[1].split()[0]) if lines else None
+
+
+def test_second_render_synthesizes_nothing(routine_file: Path, cache: Path, tmp_path: Path) -> None:
+    first, _ = render_wav(routine_file, cache, tmp_path / "a.wav")
+    assert first.speech.synthesized > 0  # type: ignore[attr-defined]
+    second, result = render_wav(routine_file, cache, tmp_path / "b.wav")
+    assert second.speech.synthesized == 0  # type: ignore[attr-defined]
+    assert result.cached >= first.speech.synthesized  # type: ignore[attr-defined]
+    a, _ = sf.read(str(tmp_path / "a.wav"))
+    b, _ = sf.read(str(tmp_path / "b.wav"))
+    assert np.array_equal(a, b)  # reproducible renders
+
+
+def test_a_corrupt_cache_entry_is_repaired(routine_file: Path, cache: Path, tmp_path: Path) -> None:
+    render_wav(routine_file, cache, tmp_path / "a.wav")
+    entries = sorted(cache.rglob("*.flac"))
+    entries[0].write_bytes(b"not audio at all")
+    entries[1].write_bytes(entries[1].read_bytes()[:100])  # truncated
+    session, _ = render_wav(routine_file, cache, tmp_path / "b.wav")
+    assert session.speech.synthesized == 2  # type: ignore[attr-defined]
+    assert session.speech.cache.stats.repaired == 2  # type: ignore[attr-defined]
+
+
+def test_script_and_render_use_the_same_timeline(
+    routine_file: Path, cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "script",
+            str(routine_file),
+            "--engine",
+            "fake",
+            "--cache-dir",
+            str(cache),
+            "--format",
+            "json",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    session = prepare_session(str(routine_file), SessionOptions(engine="fake", cache_dir=cache))
+    assert session.timeline.dumps() == out
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".flac", ".ogg", ".mp3", ".m4a"])
+def test_every_format_is_written_with_tags(
+    routine_file: Path, cache: Path, tmp_path: Path, suffix: str
+) -> None:
+    if suffix in (".mp3", ".m4a") and shutil.which("ffmpeg") is None and suffix == ".m4a":
+        pytest.skip("ffmpeg is not installed")
+    import mutagen
+
+    out = tmp_path / f"s{suffix}"
+    session = prepare_session(
+        str(routine_file), SessionOptions(engine="fake", cache_dir=cache, sample_rate=22_050)
+    )
+    render_session(session, out, OutputOptions(channels=1, tags={"album": "Test album"}))
+    info = mutagen.File(str(out))
+    assert info is not None
+    expected = session.timeline.duration_ms / 1000
+    # Lossy formats may add a frame or two of encoder padding.
+    assert abs(info.info.length - expected) < (0.06 if suffix in (".wav", ".flac") else 0.2), (
+        info.info.length,
+        expected,
+    )
+    text = str(info.tags)
+    assert "Render test" in text and "Test album" in text
+    assert list(tmp_path.glob(".*.part")) == []
+
+
+def test_mp3_has_chapters(routine_file: Path, cache: Path, tmp_path: Path) -> None:
+    from mutagen.id3 import ID3
+
+    out = tmp_path / "s.mp3"
+    session, _ = render_wav(routine_file, cache, out)
+    tags = ID3(str(out))
+    chapters = sorted(tags.getall("CHAP"), key=lambda c: c.start_time)
+    assert [c.sub_frames["TIT2"].text[0] for c in chapters] == [
+        c.title for c in session.timeline.chapters
+    ]  # type: ignore[attr-defined]
+    assert [c.start_time for c in chapters] == [c.start_ms for c in session.timeline.chapters]  # type: ignore[attr-defined]
+    assert tags.getall("CTOC")[0].child_element_ids == [c.element_id for c in chapters]
+
+
+def test_unknown_engine_and_voice(
+    routine_file: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with pytest.raises(
+        UnknownEngineError, match="unknown speech engine 'pipr'; did you mean 'piper'"
+    ):
+        prepare_session(str(routine_file), SessionOptions(engine="pipr"))
+    code = main(
+        [
+            "render",
+            str(routine_file),
+            "--engine",
+            "fake",
+            "--voice",
+            "nobody",
+            "-o",
+            str(tmp_path / "x.wav"),
+        ]
+    )
+    assert code == 2
+    assert "unknown voice 'nobody'" in capsys.readouterr().err
+    assert list(tmp_path.glob("x.wav*")) == []
+
+
+def test_bad_output_suffix_is_a_usage_error(
+    routine_file: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = main(["render", str(routine_file), "--engine", "fake", "-o", str(tmp_path / "x.mp4a")])
+    assert code == 2
+    assert "cannot tell the audio format of 'x.mp4a'" in capsys.readouterr().err
+
+
+def test_failure_mid_write_leaves_no_file(
+    routine_file: Path, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from acuvoice.audio import mixer
+
+    session = prepare_session(str(routine_file), SessionOptions(engine="fake", cache_dir=cache))
+    real = mixer.mix_blocks
+    calls = {"n": 0}
+
+    def failing(plan: object, block: int = 44_100) -> object:
+        for b in real(plan, block):  # type: ignore[arg-type]
+            calls["n"] += 1
+            if calls["n"] > 3 + plan.frames // block:  # type: ignore[attr-defined]
+                raise ExportError("simulated: the disk is full while writing s.wav")
+            yield b
+
+    monkeypatch.setattr("acuvoice.render.mix_blocks", failing)
+    out = tmp_path / "s.wav"
+    with pytest.raises(ExportError):
+        render_session(session, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "render-test.yaml"]
+
+
+def test_full_disk_is_a_clear_error(routine_file: Path, cache: Path, tmp_path: Path) -> None:
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(small)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        session = prepare_session(str(routine_file), SessionOptions(engine="fake", cache_dir=cache))
+        with pytest.raises(ExportError, match="disk is full"):
+            render_session(session, small / "s.wav")
+        assert list(small.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(small)], check=False)
+
+
+def test_ctrl_c_leaves_no_file(tmp_path: Path) -> None:
+    routine = tmp_path / "long.yaml"
+    routine.write_text(
+        "acuvoice: 1\ntitle: Long\nsafety_notice: false\nsteps:\n  - pause: 40m\n    elastic: false\n"
+    )
+    exe = Path(sys.executable).with_name("acuvoice")
+    env = {**os.environ, "ACUVOICE_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.Popen(
+        [str(exe), "render", str(routine), "--engine", "fake", "--ambience", "rain", "-o", str(tmp_path / "long.flac")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    deadline = time.time() + 30
+    while time.time() < deadline and not list(tmp_path.glob(".long.flac.*")):
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".long.flac.*")), "the render never started writing"
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "interrupted" in err and "Traceback" not in err
+    assert not list(tmp_path.glob("*long.flac*"))
