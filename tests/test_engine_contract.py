@@ -452,14 +452,10 @@ def test_pyttsx3_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_piper_not_installed_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     from acuvoice.engines import piper_engine
 
-    real = importlib.import_module
-
-    def no_piper(name: str, *args: object) -> object:
-        if name == "piper":
-            raise ModuleNotFoundError("No module named 'piper'", name="piper")
-        return real(name, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(piper_engine.importlib, "import_module", no_piper)
+    real = piper_engine._find_spec
+    monkeypatch.setattr(
+        piper_engine, "_find_spec", lambda name: None if name == "piper" else real(name)
+    )
     engine = piper_engine.PiperEngine()
     status = engine.availability()
     assert not status.ok and status.reason == "piper-tts is not installed"

@@ -8,6 +8,7 @@ deleted and synthesized again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -77,12 +78,12 @@ class SynthesisCache:
     def get(self, key: str) -> Clip | None:
         """The cached clip, or ``None`` (a corrupt entry is removed and counts as a miss)."""
         path = self.path(key)
+        if not path.is_file():
+            self.stats.misses += 1
+            return None
         try:
             info = sf.info(str(path))
             data, rate = sf.read(str(path), dtype="int16", always_2d=True)
-        except FileNotFoundError:
-            self.stats.misses += 1
-            return None
         except (sf.LibsndfileError, RuntimeError, OSError, ValueError):
             self._discard(path)
             return None
@@ -112,4 +113,5 @@ class SynthesisCache:
     def _discard(self, path: Path) -> None:
         self.stats.misses += 1
         self.stats.repaired += 1
-        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # another render may have replaced it already
+            path.unlink(missing_ok=True)

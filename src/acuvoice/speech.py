@@ -27,7 +27,8 @@ class Speech:
         voice: The resolved voice.
         rate: Speaking-rate multiplier.
         cache: Where clips are kept; ``None`` keeps them in memory for this run only.
-        synthesized: How many clips this run had to synthesize.
+        synthesized: How many distinct phrases this run had to synthesize.
+        from_cache: How many distinct phrases this run found in the cache.
     """
 
     engine: SpeechEngine
@@ -35,6 +36,7 @@ class Speech:
     rate: float
     cache: SynthesisCache | None = None
     synthesized: int = 0
+    from_cache: int = 0
     _recent: OrderedDict[str, Clip] = field(default_factory=OrderedDict)
     _lengths: dict[str, int] = field(default_factory=dict)
     _fingerprint: str | None = None
@@ -59,6 +61,8 @@ class Speech:
             self.engine.name, self._fingerprint, self.voice.id, self.rate, text
         )
         clip = self.cache.get(key) if self.cache else None
+        if clip is not None and text not in self._lengths:
+            self.from_cache += 1
         if clip is None:
             raw = self.engine.synthesize(text, self.voice, self.rate)
             trimmed = trim_silence(raw.samples, raw.sample_rate)

@@ -630,7 +630,9 @@ class _Prerendered:
 
     def __init__(self, buffer: Samples, sample_rate: int) -> None:
         fade = sample_rate // 2
-        self._looper = _Looper(lambda a, b: buffer[:, a:b].astype(np.float64), buffer.shape[1], fade)
+        self._looper = _Looper(
+            lambda a, b: buffer[:, a:b].astype(np.float64), buffer.shape[1], fade
+        )
 
     def read(self, frames: int) -> Samples:
         if frames < 0:
@@ -646,7 +648,13 @@ def _prerendered(
     key = (spec, sample_rate, channels, seed)
     if key not in _BUFFERS:
         _BUFFERS.clear()
-        buffer = make().read(LOOP_SECONDS * sample_rate)
+        # Generated in 5 s pieces: the generators' float64 temporaries for a whole minute
+        # at once would cost ~100 MB more than the loop itself.
+        bed, piece = make(), 5 * sample_rate
+        buffer = np.empty((channels, LOOP_SECONDS * sample_rate), dtype=np.float32)
+        for start in range(0, buffer.shape[1], piece):
+            stop = min(start + piece, buffer.shape[1])
+            buffer[:, start:stop] = bed.read(stop - start)
         buffer.flags.writeable = False
         _BUFFERS[key] = buffer
     return _Prerendered(_BUFFERS[key], sample_rate)

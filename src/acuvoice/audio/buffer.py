@@ -36,8 +36,8 @@ class Clip:
 
     @property
     def duration_ms(self) -> int:
-        """Length in whole milliseconds (rounded half up)."""
-        return (self.frames * 1000 + self.sample_rate // 2) // self.sample_rate
+        """Length in whole milliseconds, rounded up, so an event of this length holds the clip."""
+        return -(-self.frames * 1000 // self.sample_rate)
 
     def to(self, sample_rate: int, channels: int) -> Clip:
         """This clip at another sample rate and channel count."""

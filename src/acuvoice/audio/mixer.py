@@ -14,8 +14,9 @@ import numpy as np
 from acuvoice.audio.ambience import Ambience
 from acuvoice.audio.buffer import Samples
 
-#: Samples per block produced by :func:`mix_blocks` (10 s at 44.1 kHz).
-DEFAULT_BLOCK = 441_000
+#: Samples per block produced by :func:`mix_blocks` (5 s at 44.1 kHz): big enough that
+#: per-call overhead is negligible, small enough that a block's temporaries stay a few MB.
+DEFAULT_BLOCK = 220_500
 
 
 @dataclass(frozen=True, slots=True)

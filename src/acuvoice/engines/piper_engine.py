@@ -6,6 +6,7 @@ import functools
 import hashlib
 import importlib
 import importlib.metadata
+import importlib.util
 import json
 import math
 import os
@@ -157,9 +158,13 @@ def _describe(files: VoiceFiles, voice_id: str) -> VoiceInfo:
     quality = str((config.get("audio") or {}).get("quality") or "")
     language = language_of(config)
     if "license" in card:
-        license_ = f"{card['license']} (training data, per the voice's MODEL_CARD)"
+        license_ = f"{card['license']} training data (MODEL_CARD)"
     else:
         license_ = "see the voice's MODEL_CARD"
+    if "lessac" in card.get("training", "").lower():
+        # Voices fine-tuned from lessac inherit the Blizzard corpus terms, which restrict
+        # commercial use; piper's own later lessac-based voices are published as CC BY-NC.
+        license_ += "; fine-tuned from lessac, whose corpus terms restrict commercial use"
     details = [f"piper voice {stem}, {config['audio']['sample_rate']} Hz"]
     if "dataset" in card:
         details.append(
@@ -239,20 +244,23 @@ class PiperEngine:
         return self._bundled
 
     def availability(self) -> Availability:
-        """Whether piper-tts imports and at least one voice is installed."""
+        """Whether piper-tts and its runtime are installed and at least one voice is.
+
+        Only looks the modules up (importing onnxruntime costs time and ~100 MB, which a
+        render served entirely from the cache never needs); a broken install is reported
+        when the first phrase is synthesized.
+        """
         if self._status is None:
-            try:
-                importlib.import_module("piper")
-            except ModuleNotFoundError as exc:
-                if exc.name == "piper":
-                    self._status = Availability(False, "piper-tts is not installed", INSTALL_HINT)
-                else:
-                    self._status = Availability(
-                        False, f"piper-tts cannot be loaded ({exc})", INSTALL_HINT
-                    )
-            except Exception as exc:
+            missing = [
+                m for m in ("piper", "onnxruntime", "piper_phonemize") if _find_spec(m) is None
+            ]
+            if "piper" in missing:
+                self._status = Availability(False, "piper-tts is not installed", INSTALL_HINT)
+            elif missing:
                 self._status = Availability(
-                    False, f"piper-tts cannot be loaded ({type(exc).__name__}: {exc})", INSTALL_HINT
+                    False,
+                    f"piper-tts cannot be loaded (missing {', '.join(missing)})",
+                    INSTALL_HINT,
                 )
             else:
                 if self._voices_by_id():
@@ -411,3 +419,10 @@ def _piper_version() -> str:
         return importlib.metadata.version("piper-tts")
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
+
+
+def _find_spec(name: str) -> object | None:
+    try:
+        return importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None

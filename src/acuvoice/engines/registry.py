@@ -102,24 +102,20 @@ def pick_engine(name: str, language: str) -> SpeechEngine:
                 + (f"; {hint}" if hint else "")
             )
         return engine
-    candidates: list[SpeechEngine] = []
     reasons: list[str] = []
-    for engine_name in engine_names():
-        if engine_name == "fake":
-            continue
-        engine = get_engine(engine_name)
+    # Best first, and stop at the first that works: probing an engine can be costly
+    # (pyttsx3 starts a worker process), so lower-ranked engines are not touched.
+    engines = sorted((get_engine(n) for n in engine_names() if n != "fake"), key=lambda e: -e.rank)
+    for engine in engines:
         status = engine.availability()
         if not status.ok:
-            reasons.append(f"{engine_name}: {status.reason}")
-            continue
-        if any(_matches(v, language) for v in engine.voices()):
-            candidates.append(engine)
+            reasons.append(f"{engine.name}: {status.reason}")
+        elif any(_matches(v, language) for v in engine.voices()):
+            return engine
         else:
-            reasons.append(f"{engine_name}: no voice for {language!r}")
-    if not candidates:
-        detail = "; ".join(reasons) or "no engines are installed"
-        raise EngineError(
-            f"no speech engine can speak {language!r} here ({detail}); "
-            "`acuvoice voices` shows what is installed, and ./scripts/acuvoice installs the neural voice"
-        )
-    return max(candidates, key=lambda e: e.rank)
+            reasons.append(f"{engine.name}: no voice for {language!r}")
+    detail = "; ".join(reasons) or "no engines are installed"
+    raise EngineError(
+        f"no speech engine can speak {language!r} here ({detail}); "
+        "`acuvoice voices` shows what is installed, and ./scripts/acuvoice installs the neural voice"
+    )

@@ -1,0 +1,94 @@
+"""The synthesis cache: where it lives, that it is content-addressed, safe under concurrency."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from acuvoice.audio.buffer import Clip, quantize16
+from acuvoice.cache import SynthesisCache, default_cache_dir
+
+
+def test_cache_folder_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("ACUVOICE_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "acuvoice"
+    monkeypatch.setenv("ACUVOICE_CACHE_DIR", str(tmp_path / "env"))
+    assert default_cache_dir() == tmp_path / "env"
+    monkeypatch.delenv("ACUVOICE_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "acuvoice"
+
+
+def test_keys_depend_on_everything_that_changes_the_sound() -> None:
+    base = SynthesisCache.key("piper", "fp1", "joe", 1.0, "Press now.")
+    assert base == SynthesisCache.key("piper", "fp1", "joe", 1.0, "Press now.")
+    others = {
+        SynthesisCache.key("pyttsx3", "fp1", "joe", 1.0, "Press now."),
+        SynthesisCache.key("piper", "fp2", "joe", 1.0, "Press now."),
+        SynthesisCache.key("piper", "fp1", "amy", 1.0, "Press now."),
+        SynthesisCache.key("piper", "fp1", "joe", 0.9, "Press now."),
+        SynthesisCache.key("piper", "fp1", "joe", 1.0, "Press now!"),
+    }
+    assert base not in others and len(others) == 5
+
+
+def test_round_trip_is_exact(tmp_path: Path) -> None:
+    cache = SynthesisCache(tmp_path)
+    samples = quantize16(np.sin(np.linspace(0, 100, 22_050, dtype=np.float32))[np.newaxis, :] * 0.5)
+    cache.put("ab" * 32, Clip(samples, 22_050))
+    back = cache.get("ab" * 32)
+    assert back is not None and back.sample_rate == 22_050
+    assert np.array_equal(back.samples, samples)
+    assert cache.stats.hits == 1
+    assert [p.name for p in (tmp_path / "speech" / "ab").iterdir()] == ["ab" * 32 + ".flac"]
+
+
+def test_an_unwritable_cache_never_fails_a_render(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    cache = SynthesisCache(blocker)
+    cache.put("cd" * 32, Clip(np.zeros((1, 10), dtype=np.float32), 8000))
+    assert cache.get("cd" * 32) is None
+
+
+def test_two_renders_at_once_share_the_cache(tmp_path: Path) -> None:
+    routine = tmp_path / "r.yaml"
+    routine.write_text(
+        "acuvoice: 1\ntitle: Together\nsafety_notice: false\nsteps:\n"
+        + "".join(f"  - say: Sentence number {i} is spoken now.\n" for i in range(30))
+    )
+    exe = Path(sys.executable).with_name("acuvoice")
+    env = {**os.environ, "ACUVOICE_CACHE_DIR": str(tmp_path / "cache")}
+    procs = [
+        subprocess.Popen(
+            [
+                str(exe),
+                "render",
+                "-q",
+                "--engine",
+                "fake",
+                str(routine),
+                "-o",
+                str(tmp_path / f"out{i}.wav"),
+            ],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    assert (tmp_path / "out0.wav").read_bytes() == (tmp_path / "out1.wav").read_bytes()
+    entries = list((tmp_path / "cache").rglob("*.flac"))
+    assert len(entries) >= 30 and not list((tmp_path / "cache").rglob("*.part"))
+    cache = SynthesisCache(tmp_path / "cache")
+    assert all(cache.get(p.stem) is not None for p in entries)
