@@ -319,3 +319,47 @@ def test_ctrl_c_leaves_no_file(tmp_path: Path) -> None:
     assert proc.returncode == 130
     assert "interrupted" in err and "Traceback" not in err
     assert not list(tmp_path.glob("*long.flac*"))
+
+
+def test_missing_sound_files_are_usage_errors(
+    routine_file: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "x.wav"
+    code = main(
+        ["render", str(routine_file), "--engine", "fake", "--ambience", "rian.wav", "-o", str(out)]
+    )
+    assert code == 2
+    assert "--ambience 'rian.wav' is neither a built-in bed" in capsys.readouterr().err
+    code = main(
+        ["render", str(routine_file), "--engine", "fake", "--cues", "bowls", "-o", str(out)]
+    )
+    assert code == 2
+    assert "did you mean 'bowl'?" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_an_unreadable_cue_file_fails_the_render_cleanly(
+    routine_file: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "my-cues"
+    folder.mkdir()
+    (folder / "press.wav").write_bytes(b"RIFF this is not really a wave file")
+    out = tmp_path / "x.mp3"
+    code = main(
+        [
+            "render",
+            str(routine_file),
+            "--engine",
+            "fake",
+            "--cues",
+            str(folder),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "-o",
+            str(out),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "press.wav" in err and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".x.mp3*"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from acuvoice.cli.options import ClickProgress, timeline_options, write_atomic
+from acuvoice.cli.options import ClickProgress, check_sound_options, timeline_options, write_atomic
 from acuvoice.export.audio import AUDIO_FORMATS, EncodeOptions, audio_format
 from acuvoice.export.scripts import format_script
 from acuvoice.render import OutputOptions, SessionOptions, prepare_session, render_session
@@ -121,6 +121,7 @@ def command(
         _, _, name = resolve_routine_path(routine)
         output = Path(f"{name}.mp3")
     audio_format(output)  # a bad suffix is a usage error before any work is done
+    check_sound_options(cues, ambience)
     if engine == "estimate":
         raise click.BadParameter(
             "'estimate' has no voice; it is for `acuvoice script` only", param_hint="--engine"

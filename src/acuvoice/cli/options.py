@@ -17,7 +17,7 @@ from acuvoice.measure import WordsPerMinute
 from acuvoice.points.library import builtin_library
 from acuvoice.render import SessionOptions, prepare_session
 from acuvoice.routine.loader import load_routine
-from acuvoice.routine.model import CUE_SETS, Routine
+from acuvoice.routine.model import AMBIENCES, CUE_SETS, Routine
 from acuvoice.timeline import Timeline
 from acuvoice.units import parse_duration_ms
 from acuvoice.validation import did_you_mean
@@ -125,7 +125,7 @@ def build_timeline(
     """
     library = builtin_library()
     routine = load_routine(source, library=library)
-    _check_cues(cues)
+    check_sound_options(cues)
     if (engine or routine.voice.engine) == "estimate":
         speed = rate if rate is not None else routine.voice.rate
         measure = WordsPerMinute(rate=speed)
@@ -153,11 +153,21 @@ def build_timeline(
     return routine, session.timeline
 
 
-def _check_cues(cues: str | None) -> None:
+def check_sound_options(cues: str | None = None, ambience: str | None = None) -> None:
+    """Refuse ``--cues`` and ``--ambience`` values that name nothing, before any work is done.
+
+    Raises:
+        UsageError: Not a built-in name, and no such folder (cues) or file (ambience).
+    """
     if cues is not None and cues not in CUE_SETS and not Path(cues).is_dir():
         raise UsageError(
             f"--cues {cues!r} is neither a cue set ({', '.join(CUE_SETS)}) nor a folder of sound "
             f"files{did_you_mean(cues, CUE_SETS)}"
+        )
+    if ambience is not None and ambience not in AMBIENCES and not Path(ambience).is_file():
+        raise UsageError(
+            f"--ambience {ambience!r} is neither a built-in bed ({', '.join(AMBIENCES)}) nor an "
+            f"audio file{did_you_mean(ambience, AMBIENCES)}"
         )
 
 
