@@ -218,7 +218,7 @@ def test_mp3_has_chapters(routine_file: Path, cache: Path, tmp_path: Path) -> No
     out = tmp_path / "s.mp3"
     session, _ = render_wav(routine_file, cache, out)
     tags = ID3(str(out))
-    chapters = sorted(tags.getall("CHAP"), key=lambda c: c.start_time)
+    chapters = tags.getall("CHAP")  # as stored in the file: in time order, not sorted here
     assert [c.sub_frames["TIT2"].text[0] for c in chapters] == [
         c.title for c in session.timeline.chapters
     ]  # type: ignore[attr-defined]
@@ -363,3 +363,13 @@ def test_an_unreadable_cue_file_fails_the_render_cleanly(
     assert code == 1
     assert "press.wav" in err and "Traceback" not in err
     assert not out.exists() and not list(tmp_path.glob(".x.mp3*"))
+
+
+def test_output_files_get_ordinary_permissions(
+    routine_file: Path, cache: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "s.wav"
+    render_wav(routine_file, cache, out)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask

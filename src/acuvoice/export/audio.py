@@ -364,7 +364,8 @@ def write_chapters(path: Path, fmt: AudioFormat, chapters: list[tuple[int, int, 
             tag = id3.ID3(str(path))
         except id3.ID3NoHeaderError:
             tag = id3.ID3()
-        ids = [f"chp{i}" for i in range(len(chapters))]
+        # Zero-padded ids keep the CHAP frames in order where a player reads them as stored.
+        ids = [f"chp{i:03d}" for i in range(len(chapters))]
         tag.add(
             id3.CTOC(
                 element_id="toc",
@@ -373,13 +374,21 @@ def write_chapters(path: Path, fmt: AudioFormat, chapters: list[tuple[int, int, 
                 sub_frames=[id3.TIT2(encoding=3, text="Chapters")],
             )
         )
+        # mutagen writes frames of one kind ordered by their size, then by key; frames of
+        # equal size (titles padded by an ignorable TXXX) keep the chapters in time order
+        # for players that list CHAP frames as stored rather than by the CTOC.
+        longest = max(len(title.encode("utf-8")) for _, _, title in chapters)
         for element_id, (start, end, title) in zip(ids, chapters, strict=True):
+            pad = " " * (longest - len(title.encode("utf-8")) + 1)
             tag.add(
                 id3.CHAP(
                     element_id=element_id,
                     start_time=start,
                     end_time=end,
-                    sub_frames=[id3.TIT2(encoding=3, text=title)],
+                    sub_frames=[
+                        id3.TIT2(encoding=3, text=title),
+                        id3.TXXX(encoding=3, desc="pad", text=pad),
+                    ],
                 )
             )
         tag.save(str(path), v2_version=3)
