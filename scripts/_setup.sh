@@ -7,6 +7,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 # Debian packages the real speech engines and encoders need (espeak-ng for pyttsx3, ffmpeg for pydub).
 DEB_PACKAGES=(espeak-ng ffmpeg)
+# What only the tests need: headless Chromium renders the companion sheet for a screenshot
+# (and writes its PDF where a user has it).
+DEB_TEST_PACKAGES=(chromium)
 
 _say() { printf 'acuvoice setup: %s\n' "$*" >&2; }
 _quiet() { grep -v "^WARNING: Location '.*' is ignored" >&2 || true; }
@@ -27,7 +30,7 @@ _find_python() {
 _system_packages() {
     command -v dpkg-query >/dev/null 2>&1 || return 0
     local missing=() pkg
-    for pkg in "${DEB_PACKAGES[@]}"; do
+    for pkg in "${DEB_PACKAGES[@]}" "$@"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
@@ -46,7 +49,7 @@ _system_packages() {
 # Quick when pyproject.toml is unchanged and the extras asked for were installed before.
 setup_env() {
     local extras="${1:-}" py stamp sum have extra missing=""
-    _system_packages
+    if [[ ",$extras," == *",dev,"* ]]; then _system_packages "${DEB_TEST_PACKAGES[@]}"; else _system_packages; fi
     if [ ! -x "$VENV/bin/python" ]; then
         py="$(_find_python)" || { _say "Python 3.10 or newer is needed (set PYTHON=/path/to/python3)"; exit 2; }
         _say "creating .venv with $py"

@@ -83,7 +83,7 @@ def test_avoid_pregnancy_drops_points_and_says_so(capsys: pytest.CaptureFixture[
         capsys, "script", "neck-and-shoulders", "--avoid", "pregnancy", "--format", "json"
     )
     assert code == 0
-    assert "note: left out GB21" in err and "not advised with pregnancy" in err
+    assert "note: left out GB21 Jianjing (step" in err and "not advised with pregnancy" in err
     timeline = Timeline.from_json(json.loads(out))
     assert {"GB21", "LI4"} <= {o.point for o in timeline.omitted}
     assert not {"GB21", "LI4"} & {h.point for h in timeline.of_kind(EventKind.HOLD)}

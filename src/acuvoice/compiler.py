@@ -199,7 +199,7 @@ def compile_timeline(
     target = options.target_ms if options.target_ms is not None else routine.target_ms
     sizes = _fit(blocks, measured, options, target or None)
     events, chapters, end_ms = _layout(blocks, sizes, measured, catalog, options)
-    used = {b.point for b in blocks if isinstance(b, _Hold)}
+    used = {b.point for b in blocks if isinstance(b, _Hold)} | {o.point for o in omitted}
     return Timeline(
         title=routine.title,
         language=routine.language,

@@ -12,6 +12,7 @@ Two stages with side effects, called by every front end:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import tempfile
 import time
@@ -31,13 +32,15 @@ from acuvoice.engines.registry import pick_engine
 from acuvoice.errors import CompileError, ExportError
 from acuvoice.export.audio import (
     AudioFormat,
+    AudioWriter,
     EncodeOptions,
     ThreadedWriter,
     audio_format,
-    chapter_spans,
     write_chapters,
-    write_tags,
 )
+from acuvoice.export.chapters import chapter_spans, ffmetadata
+from acuvoice.export.cover import generate_cover
+from acuvoice.export.tags import Tags, write_tags
 from acuvoice.measure import WordsPerMinute
 from acuvoice.phrases import load_catalog
 from acuvoice.points.library import PointLibrary, builtin_library
@@ -122,6 +125,9 @@ class OutputOptions:
     tags: Mapping[str, str] = field(default_factory=dict)
     true_peak_dbtp: float = -1.0
     chapters: bool = True
+    stems_dir: Path | None = None
+    cover: tuple[bytes, str] | None = None
+    generate_cover: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +265,27 @@ def _cue_load(session: Session, sound: str, channels: int) -> Callable[[], Sampl
     return lambda: session.cues[sound].to(session.sample_rate, channels).samples
 
 
+#: Stems are 24-bit WAV: what editors import, and fine enough to sum back to the master.
+STEM_FORMAT = AudioFormat(
+    "wav",
+    False,
+    lambda p, r, c, o: _stem_writer(p, r, c),
+    "24-bit PCM WAV",
+)
+STEM_NAMES = ("voice", "cues", "ambience")
+
+
+def _stem_writer(path: Path, rate: int, channels: int) -> AudioWriter:
+    from acuvoice.export.audio import SoundfileWriter
+
+    return SoundfileWriter(path, rate, channels, format="WAV", subtype="PCM_24")
+
+
+def stem_files(output: Path, folder: Path) -> dict[str, Path]:
+    """Where the stems of ``output`` go: ``FOLDER/NAME.voice.wav`` and so on."""
+    return {name: folder / f"{output.stem}.{name}.wav" for name in STEM_NAMES}
+
+
 @contextlib.contextmanager
 def atomic_output(path: Path) -> Iterator[Path]:
     """A temporary file beside ``path`` that becomes ``path`` only if the block succeeds."""
@@ -312,8 +339,20 @@ def render_session(
     out_meter = LoudnessMeter(rate, channels)
     peak_meter = TruePeakMeter(rate, channels)
     limiter = Limiter(rate, channels, ceiling_dbtp=output.true_peak_dbtp)
-    with atomic_output(path) as tmp:
-        writer = ThreadedWriter(fmt.open(tmp, rate, channels, output.encode))
+    stem_paths = stem_files(path, output.stems_dir) if output.stems_dir is not None else {}
+    with contextlib.ExitStack() as files:
+        tmp = files.enter_context(atomic_output(path))
+        stem_tmps = {name: files.enter_context(atomic_output(p)) for name, p in stem_paths.items()}
+        encode = output.encode
+        if fmt.name == "m4a" and output.chapters:
+            encode = dataclasses.replace(
+                encode, ffmetadata=ffmetadata(session.timeline, _tags(session, output))
+            )
+        writer = ThreadedWriter(fmt.open(tmp, rate, channels, encode))
+        stems = {
+            name: STEM_FORMAT.open(t, rate, channels, output.encode)
+            for name, t in stem_tmps.items()
+        }
         try:
 
             def emit(samples: Samples) -> None:
@@ -324,17 +363,25 @@ def render_session(
 
             for block in mix_blocks(plan):
                 emit(limiter.process(block.master * gain))
+                # Stems carry the same gain, before the limiter: they sum to the unlimited master.
+                for name, stem in stems.items():
+                    stem.write(getattr(block, name) * gain)
                 progress.advance()
             emit(limiter.flush())
             writer.close()
+            for stem in stems.values():
+                stem.close()
         except BaseException:
             writer.abort()
+            for stem in stems.values():
+                stem.abort()
             raise
         finally:
             progress.finish()
-        write_tags(tmp, fmt, _tags(session, output))
+        # Chapters first: write_tags merges into the ID3 tag that write_chapters saved.
         if output.chapters:
             write_chapters(tmp, fmt, chapter_spans(session.timeline))
+        write_tags(tmp, fmt.name, _file_tags(session, output))
     return RenderResult(
         path=path,
         format=fmt.name,
@@ -415,6 +462,24 @@ def _tags(session: Session, output: OutputOptions) -> dict[str, str]:
     }
     tags.update({k: v for k, v in output.tags.items() if v is not None})
     return tags
+
+
+def _file_tags(session: Session, output: OutputOptions) -> Tags:
+    values = _tags(session, output)
+    cover = output.cover
+    if cover is None and output.generate_cover:
+        cover = (generate_cover(session.routine.title, "Guided acupressure"), "image/png")
+    return Tags(
+        title=values.get("title"),
+        artist=values.get("artist"),
+        album=values.get("album"),
+        year=values.get("year"),
+        genre=values.get("genre"),
+        comment=values.get("comment"),
+        language=values.get("language"),
+        cover=cover[0] if cover else None,
+        cover_mime=cover[1] if cover else "image/png",
+    )
 
 
 def format_for(path: Path) -> AudioFormat:

@@ -102,7 +102,7 @@ class Timeline:
     Attributes:
         duration_ms: Length of the whole session.
         events: Every event, sorted by ``start_ms`` (stable).
-        points: Names of the points the session presses, by code.
+        points: Names of the points the session presses (and of those left out), by code.
         omitted: Press steps left out for the listener profile.
         target_ms: The target length that was fitted, if any.
         voice: Free-form description of the voice whose lengths were used.

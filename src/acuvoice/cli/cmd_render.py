@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import click
 
-from acuvoice.cli.options import ClickProgress, check_sound_options, timeline_options, write_atomic
+from acuvoice.cli.options import (
+    ClickProgress,
+    check_sound_options,
+    report_omissions,
+    timeline_options,
+    write_atomic,
+)
 from acuvoice.export.audio import AUDIO_FORMATS, EncodeOptions, audio_format
 from acuvoice.export.scripts import format_script
+from acuvoice.export.tags import read_cover
 from acuvoice.render import OutputOptions, SessionOptions, prepare_session, render_session
 from acuvoice.routine.loader import resolve_routine_path
 from acuvoice.units import format_ms
@@ -61,6 +69,16 @@ from acuvoice.units import format_ms
     help="MP3/M4A bit rate in kbit/s.",
 )
 @click.option(
+    "--bundle",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write everything into this folder: the audio, transcripts (vtt, srt, txt), chapters (Podcasting 2.0 JSON, WebVTT), Audacity labels, the companion sheet (HTML, and PDF where Chromium is installed), stems with --stems, and manifest.json.",
+)
+@click.option(
+    "--stems",
+    is_flag=True,
+    help="Also write voice, cues and ambience as separate, sample-aligned 24-bit WAV files (FILE.voice.wav, ...) that sum to the master before limiting.",
+)
+@click.option(
     "--transcript/--no-transcript",
     default=False,
     help="Also write a WebVTT transcript beside the audio (FILE.vtt).",
@@ -75,6 +93,15 @@ from acuvoice.units import format_ms
 @click.option("--album", help="Album tag.")
 @click.option("--genre", help="Genre tag.")
 @click.option("--comment", help="Comment tag (default: the routine's summary).")
+@click.option("--year", help="Year (or date, YYYY-MM-DD) tag.")
+@click.option(
+    "--cover",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Cover image (PNG or JPEG; others are converted) for MP3, M4A, FLAC, OGG and WAV tags.",
+)
+@click.option(
+    "--no-cover", is_flag=True, help="No cover image (by default one is generated with the title)."
+)
 @click.option(
     "--no-cache", is_flag=True, help="Synthesize every phrase again and do not keep the clips."
 )
@@ -96,6 +123,8 @@ def command(
     sample_rate: int,
     channels: int,
     bitrate: int,
+    bundle: Path | None,
+    stems: bool,
     transcript: bool,
     chapters: bool,
     title: str | None,
@@ -103,6 +132,9 @@ def command(
     album: str | None,
     genre: str | None,
     comment: str | None,
+    year: str | None,
+    cover: Path | None,
+    no_cover: bool,
     no_cache: bool,
     quiet: bool,
 ) -> None:
@@ -148,26 +180,44 @@ def command(
         ),
         progress=progress,
     )
-    for o in session.timeline.omitted:
-        name = session.timeline.points.get(o.point) or o.point
-        click.echo(
-            f"note: left out {o.point} {name} (step {o.step}): not advised with {', '.join(o.conditions)}",
-            err=True,
+    report_omissions(session.timeline)
+    if year is not None and not re.fullmatch(r"\d{4}(-\d{2}-\d{2})?", year):
+        raise click.BadParameter(
+            f"{year!r} is not a year (2026) or a date (2026-11-24)", param_hint="--year"
         )
-    tags = {"title": title, "artist": artist, "album": album, "genre": genre, "comment": comment}
-    result = render_session(
-        session,
-        output,
-        OutputOptions(
-            channels=channels,
-            encode=EncodeOptions(bitrate_kbps=bitrate),
-            tags={k: v for k, v in tags.items() if v},
-            chapters=chapters,
-        ),
-        progress=progress,
+    tags = {
+        "title": title,
+        "artist": artist,
+        "album": album,
+        "genre": genre,
+        "comment": comment,
+        "year": year,
+    }
+    options = OutputOptions(
+        cover=read_cover(cover) if cover is not None else None,
+        generate_cover=not no_cover,
+        stems_dir=output.parent if stems else None,
+        channels=channels,
+        encode=EncodeOptions(bitrate_kbps=bitrate),
+        tags={k: v for k, v in tags.items() if v},
+        chapters=chapters,
     )
-    if transcript:
-        write_atomic(output.with_suffix(".vtt"), format_script(session.timeline, "vtt"))
+    if bundle is not None:
+        from acuvoice.export.bundle import write_bundle
+        from acuvoice.points.library import builtin_library
+
+        made = write_bundle(
+            session, bundle, output.name, builtin_library(), options, progress=progress
+        )
+        result, output = made.render, bundle / output.name
+        if not quiet:
+            click.echo(
+                f"{bundle}: {len(made.files)} files ({', '.join(p.name for p in made.files)})"
+            )
+    else:
+        result = render_session(session, output, options, progress=progress)
+        if transcript:
+            write_atomic(output.with_suffix(".vtt"), format_script(session.timeline, "vtt"))
     if not quiet:
         voice_info = session.speech.voice
         click.echo(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from acuvoice.cli.options import build_timeline, timeline_options, write_atomic
+from acuvoice.cli.options import build_timeline, report_omissions, timeline_options, write_atomic
 from acuvoice.export.scripts import SCRIPT_FORMATS, format_script
 
 
@@ -19,7 +19,9 @@ from acuvoice.export.scripts import SCRIPT_FORMATS, format_script
     type=click.Choice(list(SCRIPT_FORMATS)),
     default="text",
     show_default=True,
-    help="text: readable timed script; json: the timeline (see the format docs); vtt/srt: subtitles; ssml: speech markup.",
+    help="text: readable timed script; json: the timeline (see the format docs); vtt/srt/txt: "
+    "transcripts; ssml: speech markup; chapters-vtt, chapters-json (Podcasting 2.0), audacity "
+    "(label track), ffmetadata: chapters.",
 )
 @click.option(
     "-o",
@@ -62,12 +64,7 @@ def command(
         cues=cues,
         cache_dir=cache_dir,
     )
-    for o in timeline.omitted:
-        name = timeline.points.get(o.point) or o.point
-        click.echo(
-            f"note: left out {o.point} {name} (step {o.step}): not advised with {', '.join(o.conditions)}",
-            err=True,
-        )
+    report_omissions(timeline)
     text = format_script(timeline, fmt)
     if output is None:
         click.echo(text, nl=False)

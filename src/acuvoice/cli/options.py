@@ -171,6 +171,16 @@ def check_sound_options(cues: str | None = None, ambience: str | None = None) ->
         )
 
 
+def report_omissions(timeline: Timeline) -> None:
+    """A ``note:`` line on stderr for every point left out for the listener profile."""
+    for o in timeline.omitted:
+        name = timeline.points.get(o.point, "")
+        click.echo(
+            f"note: left out {o.point} {name} (step {o.step}): not advised with {', '.join(o.conditions)}",
+            err=True,
+        )
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write text to ``path`` through a temporary file, so no partial file is ever left.
 

@@ -1,4 +1,4 @@
-"""Audio writers by format (WAV, FLAC, OGG, MP3, M4A), streaming, plus basic tags with mutagen.
+"""Audio writers by format (WAV, FLAC, OGG, MP3, M4A), streaming, and MP3 chapters with mutagen.
 
 WAV, FLAC and OGG are written in-process by libsndfile (soundfile). MP3 and M4A are piped to
 ffmpeg (found the way pydub finds it), which encodes on another core while the mixer works;
@@ -8,13 +8,14 @@ without ffmpeg, MP3 falls back to libsndfile's slower encoder.
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import shutil
 import subprocess
 import tempfile
 import threading
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -24,7 +25,6 @@ import soundfile as sf
 
 from acuvoice.audio.buffer import Samples
 from acuvoice.errors import ExportError, UsageError
-from acuvoice.timeline import Timeline
 from acuvoice.validation import did_you_mean
 
 
@@ -46,10 +46,12 @@ class AudioWriter(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class EncodeOptions:
-    """Encoder settings: bit rate for MP3/M4A (kbit/s), quality 0..1 for OGG Vorbis."""
+    """Encoder settings: bit rate for MP3/M4A (kbit/s), quality 0..1 for OGG Vorbis, and an
+    FFMETADATA document (tags and chapters) for the formats ffmpeg writes with chapters (M4A)."""
 
     bitrate_kbps: int = 128
     ogg_quality: float = 0.5
+    ffmetadata: str | None = None
 
 
 def ffmpeg_path() -> str | None:
@@ -66,7 +68,9 @@ def ffmpeg_path() -> str | None:
     return found or shutil.which("ffmpeg")
 
 
-class _SoundfileWriter:
+class SoundfileWriter:
+    """Writes WAV, FLAC or OGG in-process with libsndfile (keyword arguments go to ``sf.SoundFile``)."""
+
     def __init__(self, path: Path, sample_rate: int, channels: int, **kwargs: object) -> None:
         try:
             self.file = sf.SoundFile(str(path), "w", sample_rate, channels, **kwargs)
@@ -93,7 +97,13 @@ class _SoundfileWriter:
 
 class _FfmpegWriter:
     def __init__(
-        self, path: Path, sample_rate: int, channels: int, codec_args: list[str], container: str
+        self,
+        path: Path,
+        sample_rate: int,
+        channels: int,
+        codec_args: list[str],
+        container: str,
+        metadata: str | None = None,
     ) -> None:
         exe = ffmpeg_path()
         if exe is None:
@@ -101,9 +111,29 @@ class _FfmpegWriter:
                 f"writing {path.suffix} needs ffmpeg; install it (sudo apt-get install ffmpeg)"
             )
         self.path = path
+        self.meta: Path | None = None
+        extra: list[str] = []
+        if metadata is not None:
+            # An FFMETADATA file as a second input carries tags and chapters (M4A chapter atoms).
+            fd, meta = tempfile.mkstemp(prefix=".acuvoice-meta-", suffix=".txt", dir=path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(metadata)
+            self.meta = Path(meta)
+            extra = [
+                "-f",
+                "ffmetadata",
+                "-i",
+                meta,
+                "-map",
+                "0:a",
+                "-map_metadata",
+                "1",
+                "-map_chapters",
+                "1",
+            ]
         args = [exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
                 "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
-                *codec_args, "-f", container, str(path)]  # fmt: skip
+                *extra, *codec_args, "-f", container, str(path)]  # fmt: skip
         # stderr goes to a file, not a pipe: a pipe nobody reads could fill and stall ffmpeg.
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close() or abort()
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=self.log)
@@ -122,12 +152,18 @@ class _FfmpegWriter:
         if self.proc.wait() != 0:
             self._fail()
         self.log.close()
+        self._forget_meta()
+
+    def _forget_meta(self) -> None:
+        if self.meta is not None:
+            self.meta.unlink(missing_ok=True)
 
     def _fail(self) -> None:
         self.proc.wait()
         self.log.seek(0)
         err = self.log.read().decode("utf-8", "replace").strip()
         self.log.close()
+        self._forget_meta()
         raise ExportError(
             _explain(self.path, OSError(err.splitlines()[-1] if err else "ffmpeg failed"))
         )
@@ -139,6 +175,7 @@ class _FfmpegWriter:
             with contextlib.suppress(OSError):
                 self.proc.stdin.close()
         self.log.close()
+        self._forget_meta()
 
 
 class ThreadedWriter:
@@ -218,7 +255,7 @@ def _open_mp3(path: Path, rate: int, channels: int, o: EncodeOptions) -> AudioWr
             path, rate, channels, ["-c:a", "libmp3lame", "-b:a", f"{o.bitrate_kbps}k"], "mp3"
         )
     level = min(1.0, max(0.0, (320 - o.bitrate_kbps) / 288))
-    return _SoundfileWriter(path, rate, channels, format="MP3", subtype="MPEG_LAYER_III",
+    return SoundfileWriter(path, rate, channels, format="MP3", subtype="MPEG_LAYER_III",
                             compression_level=level, bitrate_mode="CONSTANT")  # fmt: skip
 
 
@@ -227,19 +264,19 @@ AUDIO_FORMATS: dict[str, AudioFormat] = {
     "wav": AudioFormat(
         "wav",
         False,
-        lambda p, r, c, o: _SoundfileWriter(p, r, c, format="WAV", subtype="PCM_16"),
+        lambda p, r, c, o: SoundfileWriter(p, r, c, format="WAV", subtype="PCM_16"),
         "16-bit PCM WAV",
     ),
     "flac": AudioFormat(
         "flac",
         False,
-        lambda p, r, c, o: _SoundfileWriter(p, r, c, format="FLAC", subtype="PCM_16"),
+        lambda p, r, c, o: SoundfileWriter(p, r, c, format="FLAC", subtype="PCM_16"),
         "16-bit FLAC",
     ),
     "ogg": AudioFormat(
         "ogg",
         True,
-        lambda p, r, c, o: _SoundfileWriter(
+        lambda p, r, c, o: SoundfileWriter(
             p, r, c, format="OGG", subtype="VORBIS", compression_level=1.0 - o.ogg_quality
         ),
         "Ogg Vorbis",
@@ -249,7 +286,7 @@ AUDIO_FORMATS: dict[str, AudioFormat] = {
         "m4a",
         True,
         lambda p, r, c, o: _FfmpegWriter(
-            p, r, c, ["-c:a", "aac", "-b:a", f"{o.bitrate_kbps}k"], "ipod"
+            p, r, c, ["-c:a", "aac", "-b:a", f"{o.bitrate_kbps}k"], "ipod", o.ffmetadata
         ),
         "AAC in MP4 (needs ffmpeg)",
     ),
@@ -272,81 +309,6 @@ def audio_format(path: Path) -> AudioFormat:
             f"{', '.join('.' + s for s in AUDIO_FORMATS)}"
         )
     return AUDIO_FORMATS[suffix]
-
-
-def write_tags(path: Path, fmt: AudioFormat, tags: Mapping[str, str]) -> None:
-    """Write basic tags (title, artist, album, genre, comment, date, language) with mutagen.
-
-    Raises:
-        ExportError: The tags could not be written.
-    """
-    tags = {k: v for k, v in tags.items() if v}
-    if not tags:
-        return
-    try:
-        if fmt.name in ("mp3", "wav"):
-            _id3_tags(path, fmt.name, tags)
-        elif fmt.name in ("flac", "ogg"):
-            from mutagen.flac import FLAC
-            from mutagen.oggvorbis import OggVorbis
-
-            audio = FLAC(str(path)) if fmt.name == "flac" else OggVorbis(str(path))
-            for key, value in tags.items():
-                audio[key] = [value]
-            audio.save()
-        elif fmt.name == "m4a":
-            from mutagen.mp4 import MP4
-
-            atoms = {"title": "\xa9nam", "artist": "\xa9ART", "album": "\xa9alb", "genre": "\xa9gen",
-                     "comment": "\xa9cmt", "date": "\xa9day"}  # fmt: skip
-            mp4 = MP4(str(path))
-            for key, value in tags.items():
-                if key in atoms:
-                    mp4[atoms[key]] = [value]
-            mp4.save()
-    except Exception as exc:
-        raise ExportError(f"cannot write tags to {path.name}: {exc}") from exc
-
-
-def _id3_tags(path: Path, kind: str, tags: Mapping[str, str]) -> None:
-    from mutagen import id3
-
-    frames = {
-        "title": lambda v: id3.TIT2(encoding=3, text=v),
-        "artist": lambda v: id3.TPE1(encoding=3, text=v),
-        "album": lambda v: id3.TALB(encoding=3, text=v),
-        "genre": lambda v: id3.TCON(encoding=3, text=v),
-        "comment": lambda v: id3.COMM(encoding=3, lang="eng", desc="", text=v),
-        "date": lambda v: id3.TDRC(encoding=3, text=v),
-        "language": lambda v: id3.TLAN(encoding=3, text=v),
-    }
-    if kind == "wav":
-        from mutagen.wave import WAVE
-
-        wave = WAVE(str(path))
-        if wave.tags is None:
-            wave.add_tags()
-        assert wave.tags is not None
-        for key, value in tags.items():
-            if key in frames:
-                wave.tags.add(frames[key](value))
-        wave.save()
-        return
-    try:
-        tag = id3.ID3(str(path))
-    except id3.ID3NoHeaderError:
-        tag = id3.ID3()
-    for key, value in tags.items():
-        if key in frames:
-            tag.add(frames[key](value))
-    tag.save(str(path), v2_version=3)
-
-
-def chapter_spans(timeline: Timeline) -> list[tuple[int, int, str]]:
-    """``(start_ms, end_ms, title)`` of every chapter; each ends where the next begins."""
-    chapters = list(timeline.chapters)
-    ends = [c.start_ms for c in chapters[1:]] + [timeline.duration_ms]
-    return [(c.start_ms, end, c.title) for c, end in zip(chapters, ends, strict=True)]
 
 
 def write_chapters(path: Path, fmt: AudioFormat, chapters: list[tuple[int, int, str]]) -> None:
