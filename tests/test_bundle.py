@@ -133,6 +133,24 @@ def test_audacity_labels_cover_chapters_holds_and_cues(bundle: tuple[Path, Timel
     assert all(c.title in labels for c in timeline.chapters)
 
 
+def render_quietly(routine: Path, out: Path, cache: Path, *extra: str) -> int:
+    """``acuvoice render`` with the fake voice, quietly, into ``out``."""
+    return main(
+        [
+            "render",
+            str(routine),
+            "--engine",
+            "fake",
+            "--cache-dir",
+            str(cache),
+            "-q",
+            *extra,
+            "-o",
+            str(out),
+        ]
+    )
+
+
 @pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffmpeg is not installed")
 def test_m4a_has_chapter_atoms_tags_and_cover(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -140,21 +158,7 @@ def test_m4a_has_chapter_atoms_tags_and_cover(
     routine = tmp_path / "r.yaml"
     routine.write_text(ROUTINE)
     out = tmp_path / "s.m4a"
-    code = main(
-        [
-            "render",
-            str(routine),
-            "--engine",
-            "fake",
-            "--cache-dir",
-            str(tmp_path / "c"),
-            "-q",
-            "--year",
-            "2026",
-            "-o",
-            str(out),
-        ]
-    )
+    code = render_quietly(routine, out, tmp_path / "c", "--year", "2026")
     assert code == 0, capsys.readouterr().err
     probe = json.loads(subprocess.run(
         ["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(out)], capture_output=True, text=True, check=True
@@ -175,21 +179,7 @@ def test_mp3_cover_and_year(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     routine = tmp_path / "r.yaml"
     routine.write_text(ROUTINE)
     out = tmp_path / "s.mp3"
-    code = main(
-        [
-            "render",
-            str(routine),
-            "--engine",
-            "fake",
-            "--cache-dir",
-            str(tmp_path / "c"),
-            "-q",
-            "--year",
-            "2026",
-            "-o",
-            str(out),
-        ]
-    )
+    code = render_quietly(routine, out, tmp_path / "c", "--year", "2026")
     assert code == 0, capsys.readouterr().err
     tags = ID3(str(out))
     assert tags.getall("APIC")[0].data.startswith(b"\x89PNG")

@@ -86,7 +86,7 @@ from acuvoice.units import format_ms
 @click.option(
     "--chapters/--no-chapters",
     default=True,
-    help="Embed chapter marks where the format supports them (MP3 ID3 chapters).",
+    help="Embed chapter marks where the format supports them (MP3: ID3 CHAP and CTOC; M4A: chapter atoms).",
 )
 @click.option("--title", help="Title tag (default: the routine's title).")
 @click.option("--artist", help="Artist tag (default: the routine's author).")
