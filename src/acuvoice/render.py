@@ -14,9 +14,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -29,7 +28,7 @@ from acuvoice.audio.mixer import DEFAULT_BLOCK, MixPlan, Source, mix_blocks
 from acuvoice.cache import SynthesisCache, default_cache_dir
 from acuvoice.compiler import CompileOptions, compile_timeline
 from acuvoice.engines.registry import pick_engine
-from acuvoice.errors import CompileError, ExportError
+from acuvoice.errors import CompileError
 from acuvoice.export.audio import (
     AudioFormat,
     AudioWriter,
@@ -41,6 +40,7 @@ from acuvoice.export.audio import (
 from acuvoice.export.chapters import chapter_spans, ffmetadata
 from acuvoice.export.cover import generate_cover
 from acuvoice.export.tags import Tags, write_tags
+from acuvoice.files import atomic_output
 from acuvoice.measure import WordsPerMinute
 from acuvoice.phrases import load_catalog
 from acuvoice.points.library import PointLibrary, builtin_library
@@ -286,30 +286,6 @@ def stem_files(output: Path, folder: Path) -> dict[str, Path]:
     return {name: folder / f"{output.stem}.{name}.wav" for name in STEM_NAMES}
 
 
-@contextlib.contextmanager
-def atomic_output(path: Path) -> Iterator[Path]:
-    """A temporary file beside ``path`` that becomes ``path`` only if the block succeeds."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ExportError(f"cannot write {path}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        # mkstemp makes the file private (0600); give it the permissions any new file gets.
-        os.chmod(tmp_path, 0o666 & ~_umask())
-        os.replace(tmp_path, path)
-    finally:
-        tmp_path.unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def render_session(
     session: Session,
     path: Path,
@@ -480,8 +456,3 @@ def _file_tags(session: Session, output: OutputOptions) -> Tags:
         cover=cover[0] if cover else None,
         cover_mime=cover[1] if cover else "image/png",
     )
-
-
-def format_for(path: Path) -> AudioFormat:
-    """The output format ``render_session`` would use for ``path``."""
-    return audio_format(path)

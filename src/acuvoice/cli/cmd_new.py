@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from acuvoice.cli.options import write_atomic
 from acuvoice.errors import UsageError
+from acuvoice.files import write_text_atomic
 
 
 @click.command("new")
@@ -31,5 +31,5 @@ def command(name: str, title: str | None, force: bool) -> None:
     template = (
         resources.files("acuvoice").joinpath("templates/starter.yaml").read_text(encoding="utf-8")
     )
-    write_atomic(path, template.format(title=title, file=path))
+    write_text_atomic(path, template.format(title=title, file=path))
     click.echo(f"wrote {path}; next: acuvoice script {path}")

@@ -13,11 +13,11 @@ from acuvoice.cli.options import (
     check_sound_options,
     report_omissions,
     timeline_options,
-    write_atomic,
 )
 from acuvoice.export.audio import AUDIO_FORMATS, EncodeOptions, audio_format
 from acuvoice.export.scripts import format_script
 from acuvoice.export.tags import read_cover
+from acuvoice.files import write_text_atomic
 from acuvoice.render import OutputOptions, SessionOptions, prepare_session, render_session
 from acuvoice.routine.loader import resolve_routine_path
 from acuvoice.units import format_ms
@@ -217,7 +217,7 @@ def command(
     else:
         result = render_session(session, output, options, progress=progress)
         if transcript:
-            write_atomic(output.with_suffix(".vtt"), format_script(session.timeline, "vtt"))
+            write_text_atomic(output.with_suffix(".vtt"), format_script(session.timeline, "vtt"))
     if not quiet:
         voice_info = session.speech.voice
         click.echo(

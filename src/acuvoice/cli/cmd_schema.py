@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from acuvoice.cli.options import write_atomic
+from acuvoice.files import write_text_atomic
 from acuvoice.schema import routine_json_schema
 
 
@@ -26,5 +26,5 @@ def command(output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        write_atomic(output, text)
+        write_text_atomic(output, text)
         click.echo(f"wrote {output}", err=True)

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from acuvoice.cli.options import build_timeline, report_omissions, timeline_options, write_atomic
+from acuvoice.cli.options import build_timeline, report_omissions, timeline_options
 from acuvoice.export.scripts import SCRIPT_FORMATS, format_script
+from acuvoice.files import write_text_atomic
 
 
 @click.command("script")
@@ -69,5 +70,5 @@ def command(
     if output is None:
         click.echo(text, nl=False)
     else:
-        write_atomic(output, text)
+        write_text_atomic(output, text)
         click.echo(f"wrote {output}", err=True)

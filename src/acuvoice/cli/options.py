@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from acuvoice.compiler import CompileOptions, compile_timeline, cue_lengths
-from acuvoice.errors import ExportError, UsageError
+from acuvoice.errors import UsageError
 from acuvoice.measure import WordsPerMinute
 from acuvoice.points.library import builtin_library
 from acuvoice.render import SessionOptions, prepare_session
@@ -179,28 +177,3 @@ def report_omissions(timeline: Timeline) -> None:
             f"note: left out {o.point} {name} (step {o.step}): not advised with {', '.join(o.conditions)}",
             err=True,
         )
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write text to ``path`` through a temporary file, so no partial file is ever left.
-
-    Raises:
-        ExportError: The folder does not exist or cannot be written.
-    """
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it private; give it the usual permissions
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise ExportError(f"cannot write {path}: {exc.strerror}") from exc
-        raise
