@@ -14,11 +14,10 @@ from acuvoice.errors import UsageError
 from acuvoice.measure import WordsPerMinute
 from acuvoice.points.library import builtin_library
 from acuvoice.render import SessionOptions, prepare_session
-from acuvoice.routine.loader import load_routine
-from acuvoice.routine.model import AMBIENCES, CUE_SETS, Routine
+from acuvoice.routine.loader import load_routine, sound_spec_problem
+from acuvoice.routine.model import Routine
 from acuvoice.timeline import Timeline
 from acuvoice.units import parse_duration_ms
-from acuvoice.validation import did_you_mean
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -157,16 +156,10 @@ def check_sound_options(cues: str | None = None, ambience: str | None = None) ->
     Raises:
         UsageError: Not a built-in name, and no such folder (cues) or file (ambience).
     """
-    if cues is not None and cues not in CUE_SETS and not Path(cues).is_dir():
-        raise UsageError(
-            f"--cues {cues!r} is neither a cue set ({', '.join(CUE_SETS)}) nor a folder of sound "
-            f"files{did_you_mean(cues, CUE_SETS)}"
-        )
-    if ambience is not None and ambience not in AMBIENCES and not Path(ambience).is_file():
-        raise UsageError(
-            f"--ambience {ambience!r} is neither a built-in bed ({', '.join(AMBIENCES)}) nor an "
-            f"audio file{did_you_mean(ambience, AMBIENCES)}"
-        )
+    for key, value in (("cues", cues), ("ambience", ambience)):
+        why = sound_spec_problem(key, value, Path.cwd()) if value is not None else None
+        if why:
+            raise UsageError(f"--{key} {why}")
 
 
 def report_omissions(timeline: Timeline) -> None:

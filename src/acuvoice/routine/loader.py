@@ -339,22 +339,10 @@ class _Loader:
                 f"{', '.join(available_languages())}",
             )
         base = root.path.parent
-        cues = parsed.sound.cues
-        if cues not in CUE_SETS and not (base / cues).expanduser().is_dir():
-            self.problem(
-                root,
-                ("sound", "cues"),
-                f"cues: {cues!r} is neither a cue set ({', '.join(CUE_SETS)}) nor a folder of sound "
-                f"files{did_you_mean(cues, CUE_SETS)}",
-            )
-        ambience = parsed.sound.ambience
-        if ambience not in AMBIENCES and not (base / ambience).expanduser().is_file():
-            self.problem(
-                root,
-                ("sound", "ambience"),
-                f"ambience: {ambience!r} is neither a built-in bed ({', '.join(AMBIENCES)}) nor an "
-                f"audio file{did_you_mean(ambience, AMBIENCES)}",
-            )
+        for key in ("cues", "ambience"):
+            why = sound_spec_problem(key, getattr(parsed.sound, key), base)
+            if why:
+                self.problem(root, ("sound", key), f"{key}: {why}")
 
     def convert_steps(
         self, f: _File, library: PointLibrary, defaults: DefaultsIn, chain: tuple[Path, ...]
@@ -465,6 +453,27 @@ class _Loader:
             cautions=tuple(parsed.cautions),
             points=custom,
         )
+
+
+def sound_spec_problem(key: str, value: str, base: Path) -> str | None:
+    """Why ``value`` names no cue set/folder (``key`` "cues") or bed/file ("ambience"), or ``None``.
+
+    Paths are relative to ``base`` (the routine's folder, or the working folder on the
+    command line).
+    """
+    if key == "cues":
+        if value in CUE_SETS or (base / value).expanduser().is_dir():
+            return None
+        return (
+            f"{value!r} is neither a cue set ({', '.join(CUE_SETS)}) nor a folder of sound "
+            f"files{did_you_mean(value, CUE_SETS)}"
+        )
+    if value in AMBIENCES or (base / value).expanduser().is_file():
+        return None
+    return (
+        f"{value!r} is neither a built-in bed ({', '.join(AMBIENCES)}) nor an "
+        f"audio file{did_you_mean(value, AMBIENCES)}"
+    )
 
 
 def _merge_defaults(outer: DefaultsIn, inner: DefaultsIn) -> DefaultsIn:
