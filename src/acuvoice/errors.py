@@ -3,7 +3,9 @@
 ::
 
     AcuvoiceError                   exit_code 1 unless a subclass says otherwise
-    ├── UsageError                  bad command-line input (exit 2)
+    ├── UsageError                  a request that cannot be done as asked (exit 2)
+    │   ├── SoundError              a cue or ambience file cannot be used (exit 2)
+    │   └── OutputError             an output file or folder cannot be written as asked (exit 2)
     ├── RoutineError                a routine file is unreadable or invalid (exit 2)
     │   └── UnknownPointError       a point code or alias is not in the library (exit 2)
     ├── CompileError                the timing cannot be met, or the routine is unsuitable (exit 2)
@@ -63,9 +65,17 @@ class AcuvoiceError(Exception):
 
 
 class UsageError(AcuvoiceError):
-    """The command line asked for something that cannot be done as asked."""
+    """A request (from the command line, the web or a catalog) that cannot be done as asked."""
 
     exit_code = 2
+
+
+class SoundError(UsageError):
+    """A cue or ambience sound file is missing, unreadable, or too long or short to use."""
+
+
+class OutputError(UsageError):
+    """An output file or folder cannot be written as asked (read-only, a folder, bad name)."""
 
 
 class RoutineError(AcuvoiceError):
