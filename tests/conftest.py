@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite tests/golden/*.json from the current compiler instead of comparing",
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """No test touches the user's real cache: the default cache lives in a temporary folder."""
+    root = tmp_path_factory.mktemp("cache-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ACUVOICE_CACHE_DIR", str(root / "acuvoice"))
+        patch.setenv("XDG_CACHE_HOME", str(root))
+        yield root / "acuvoice"
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,7 @@ def test_keys_depend_on_everything_that_changes_the_sound() -> None:
 def test_round_trip_is_exact(tmp_path: Path) -> None:
     cache = SynthesisCache(tmp_path)
     samples = quantize16(np.sin(np.linspace(0, 100, 22_050, dtype=np.float32))[np.newaxis, :] * 0.5)
-    cache.put("ab" * 32, Clip(samples, 22_050))
+    assert cache.put("ab" * 32, Clip(samples, 22_050)) is None
     back = cache.get("ab" * 32)
     assert back is not None and back.sample_rate == 22_050
     assert np.array_equal(back.samples, samples)
@@ -54,8 +54,9 @@ def test_an_unwritable_cache_never_fails_a_render(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     cache = SynthesisCache(blocker)
-    cache.put("cd" * 32, Clip(np.zeros((1, 10), dtype=np.float32), 8000))
-    assert cache.get("cd" * 32) is None
+    why = cache.put("cd" * 32, Clip(np.zeros((1, 10), dtype=np.float32), 8000))
+    assert why is not None and "directory" in why.lower()  # says why, and does not raise
+    assert cache.get("cd" * 32) is None and cache.stats.unwritable == 1
 
 
 def test_two_renders_at_once_share_the_cache(tmp_path: Path) -> None:

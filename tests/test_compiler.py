@@ -276,7 +276,7 @@ def test_avoid_pregnancy_removes_contraindicated_points(
 def test_unknown_avoid_condition_is_an_error(library: PointLibrary) -> None:
     routine = load_routine("neck-and-shoulders", library=library)
     with pytest.raises(
-        CompileError, match="unknown condition 'pregnant' for --avoid; did you mean 'pregnancy'"
+        CompileError, match="unknown condition 'pregnant' to avoid; did you mean 'pregnancy'"
     ):
         compile_timeline(routine, library, WordsPerMinute(), CompileOptions(avoid=("pregnant",)))
 

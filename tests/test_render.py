@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,11 +13,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from acuvoice.cli import main
+from acuvoice.cache import SynthesisCache
+from acuvoice.cli import INTERRUPTED, main
 from acuvoice.errors import ExportError, UnknownEngineError
+from acuvoice.export.tags import Tags
 from acuvoice.render import OutputOptions, SessionOptions, prepare_session, render_session
 from acuvoice.timeline import EventKind, timing_violations
 from acuvoice.units import ms_to_samples
+from tests.support import require, require_program
 
 ROUTINE = """\
 acuvoice: 1
@@ -58,7 +60,11 @@ def render_wav(
     routine_file: Path, cache: Path, out: Path, **options: object
 ) -> tuple[object, object]:
     options.setdefault("engine", "fake")
-    session = prepare_session(str(routine_file), SessionOptions(cache_dir=cache, **options))  # type: ignore[arg-type]
+    session = prepare_session(
+        routine_file,
+        SessionOptions(**options),  # type: ignore[arg-type]
+        cache=SynthesisCache(cache),
+    )
     result = render_session(session, out)
     return session, result
 
@@ -74,8 +80,7 @@ def installed_engines() -> list[str]:
 def test_rendered_wav_matches_the_timeline(
     routine_file: Path, cache: Path, tmp_path: Path, engine: str
 ) -> None:
-    if engine not in installed_engines():
-        pytest.skip(f"{engine} is not available here")
+    require(engine in installed_engines(), f"the {engine} engine")
     out = tmp_path / "s.wav"
     session, _ = render_wav(routine_file, cache, out, engine=engine)
     timeline = session.timeline  # type: ignore[attr-defined]
@@ -119,7 +124,8 @@ def rms_db(x: np.ndarray) -> float:
 
 
 def test_master_is_at_podcast_loudness(routine_file: Path, cache: Path, tmp_path: Path) -> None:
-    pyloudnorm = pytest.importorskip("pyloudnorm")
+    import pyloudnorm
+
     out = tmp_path / "s.wav"
     _, result = render_wav(routine_file, cache, out, ambience="pink-noise")
     audio, rate = sf.read(str(out), dtype="float64")
@@ -127,17 +133,15 @@ def test_master_is_at_podcast_loudness(routine_file: Path, cache: Path, tmp_path
     assert abs(lufs - (-16.0)) <= 1.0
     assert abs(result.loudness_lufs - lufs) < 0.5  # type: ignore[attr-defined]
     peak = ffmpeg_true_peak(out)
-    if peak is not None:
-        assert peak <= -1.0 + 0.1
+    assert peak is not None and peak <= -1.0 + 0.1
     assert result.true_peak_dbtp <= -1.0  # type: ignore[attr-defined]
 
 
 def ffmpeg_true_peak(path: Path) -> float | None:
     """True peak in dBTP measured by ffmpeg's ebur128 filter (an independent meter)."""
-    if shutil.which("ffmpeg") is None:
-        return None
+    ffmpeg = require_program("ffmpeg")
     run = subprocess.run(
-        ["ffmpeg", "-nostats", "-hide_banner", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"],
+        [ffmpeg, "-nostats", "-hide_banner", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     lines = [line for line in run.stderr.splitlines() if "Peak:" in line]
@@ -182,7 +186,9 @@ def test_script_and_render_use_the_same_timeline(
     )
     out = capsys.readouterr().out
     assert code == 0
-    session = prepare_session(str(routine_file), SessionOptions(engine="fake", cache_dir=cache))
+    session = prepare_session(
+        routine_file, SessionOptions(engine="fake"), cache=SynthesisCache(cache)
+    )
     assert session.timeline.dumps() == out
 
 
@@ -190,15 +196,17 @@ def test_script_and_render_use_the_same_timeline(
 def test_every_format_is_written_with_tags(
     routine_file: Path, cache: Path, tmp_path: Path, suffix: str
 ) -> None:
-    if suffix in (".mp3", ".m4a") and shutil.which("ffmpeg") is None and suffix == ".m4a":
-        pytest.skip("ffmpeg is not installed")
+    if suffix in (".mp3", ".m4a"):
+        require_program("ffmpeg")
     import mutagen
 
     out = tmp_path / f"s{suffix}"
     session = prepare_session(
-        str(routine_file), SessionOptions(engine="fake", cache_dir=cache, sample_rate=22_050)
+        routine_file, SessionOptions(engine="fake", sample_rate=22_050), cache=SynthesisCache(cache)
     )
-    render_session(session, out, OutputOptions(channels=1, tags={"album": "Test album"}))
+    render_session(
+        session, out, OutputOptions(channels=1, tags=Tags(title="Render test", album="Test album"))
+    )
     info = mutagen.File(str(out))
     assert info is not None
     expected = session.timeline.duration_ms / 1000
@@ -232,7 +240,7 @@ def test_unknown_engine_and_voice(
     with pytest.raises(
         UnknownEngineError, match="unknown speech engine 'pipr'; did you mean 'piper'"
     ):
-        prepare_session(str(routine_file), SessionOptions(engine="pipr"))
+        prepare_session(routine_file, SessionOptions(engine="pipr"))
     code = main(
         [
             "render",
@@ -263,7 +271,9 @@ def test_failure_mid_write_leaves_no_file(
 ) -> None:
     from acuvoice.audio import mixer
 
-    session = prepare_session(str(routine_file), SessionOptions(engine="fake", cache_dir=cache))
+    session = prepare_session(
+        routine_file, SessionOptions(engine="fake"), cache=SynthesisCache(cache)
+    )
     real = mixer.mix_blocks
     calls = {"n": 0}
 
@@ -288,9 +298,11 @@ def test_full_disk_is_a_clear_error(routine_file: Path, cache: Path, tmp_path: P
         ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(small)], capture_output=True
     )
     if mounted.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here")
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
     try:
-        session = prepare_session(str(routine_file), SessionOptions(engine="fake", cache_dir=cache))
+        session = prepare_session(
+            routine_file, SessionOptions(engine="fake"), cache=SynthesisCache(cache)
+        )
         with pytest.raises(ExportError, match="disk is full"):
             render_session(session, small / "s.wav")
         assert list(small.iterdir()) == []
@@ -317,8 +329,11 @@ def test_ctrl_c_leaves_no_file(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
-    assert "interrupted" in err and "Traceback" not in err
+    # click turns Ctrl-C into Abort: the message must still say that nothing was left behind.
+    assert err.strip().splitlines()[-1] == INTERRUPTED, err
+    assert "Traceback" not in err
     assert not list(tmp_path.glob("*long.flac*"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "long.yaml"]
 
 
 def test_missing_sound_files_are_usage_errors(
@@ -378,8 +393,9 @@ def test_output_files_get_ordinary_permissions(
 def test_stems_sum_to_the_master(routine_file: Path, cache: Path, tmp_path: Path) -> None:
     # Quiet enough that the limiter never acts: the master is then exactly the sum.
     session = prepare_session(
-        str(routine_file),
-        SessionOptions(engine="fake", cache_dir=cache, ambience="rain", loudness_lufs=-30),
+        routine_file,
+        SessionOptions(engine="fake", ambience="rain", loudness_lufs=-30),
+        cache=SynthesisCache(cache),
     )
     out = tmp_path / "s.wav"
     render_session(session, out, OutputOptions(stems_dir=tmp_path))
@@ -418,8 +434,8 @@ def test_stems_from_the_command_line(
         ]
     )
     assert code == 0, capsys.readouterr().err
+    # No ambience in this routine: no ambience stem (it would be minutes of silence).
     assert sorted(p.name for p in tmp_path.glob("session*")) == [
-        "session.ambience.wav",
         "session.cues.wav",
         "session.mp3",
         "session.voice.wav",

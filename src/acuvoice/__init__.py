@@ -2,7 +2,12 @@
 
 The pipeline, one stage per module::
 
-    YAML file --load_routine--> Routine --compile_timeline--> Timeline --format_script--> text
+    YAML --load_routine--> Routine --plan_session--> SessionPlan --voice_session-->
+    Session (Timeline + clips) --render_session--> audio file
+
+Front ends (the command line, and the web server and batch renders to come) do not call
+these stages themselves: they build an :class:`acuvoice.app.RenderRequest` and call
+:func:`acuvoice.app.render`, :func:`acuvoice.app.script` or :func:`acuvoice.app.validate`.
 """
 
 from __future__ import annotations

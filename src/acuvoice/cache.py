@@ -40,6 +40,7 @@ class CacheStats:
     hits: int = 0
     misses: int = 0
     repaired: int = 0
+    unwritable: int = 0
 
 
 @dataclass(slots=True)
@@ -93,8 +94,13 @@ class SynthesisCache:
         self.stats.hits += 1
         return Clip(from_int16(data), int(rate))
 
-    def put(self, key: str, clip: Clip) -> None:
-        """Store a clip atomically; failure to write the cache never fails a render."""
+    def put(self, key: str, clip: Clip) -> str | None:
+        """Store a clip atomically.
+
+        Returns:
+            ``None`` when stored; otherwise why it could not be (the caller decides how to
+            go on: a cache that cannot be written never fails a render).
+        """
         path = self.path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,8 +113,10 @@ class SynthesisCache:
                 os.replace(tmp, path)
             finally:
                 Path(tmp).unlink(missing_ok=True)
-        except OSError:
-            pass
+        except (OSError, sf.LibsndfileError, RuntimeError) as exc:
+            self.stats.unwritable += 1
+            return getattr(exc, "strerror", None) or str(exc)
+        return None
 
     def _discard(self, path: Path) -> None:
         self.stats.misses += 1

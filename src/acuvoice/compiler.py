@@ -214,6 +214,24 @@ def compile_timeline(
     )
 
 
+def check_profile(
+    routine: Routine, library: PointLibrary, avoid: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The listener profile's conditions, checked against the library and the routine.
+
+    What :func:`compile_timeline` checks first, for front ends that check a request before
+    any synthesis.
+
+    Returns:
+        The conditions, each once, in the order given.
+
+    Raises:
+        CompileError: A condition is unknown, or the routine lists one under ``cautions``.
+    """
+    library = library.with_points(routine.points) if routine.points else library
+    return _check_avoid(routine, library, avoid)
+
+
 def _check_avoid(
     routine: Routine, library: PointLibrary, avoid: tuple[str, ...]
 ) -> tuple[str, ...]:
@@ -221,7 +239,7 @@ def _check_avoid(
     for cond in avoid:
         if cond not in library.conditions:
             raise CompileError(
-                f"unknown condition {cond!r} for --avoid{did_you_mean(cond, library.conditions)} "
+                f"unknown condition {cond!r} to avoid{did_you_mean(cond, library.conditions)} "
                 f"(known: {', '.join(library.conditions)})"
             )
         if cond not in wanted:

@@ -11,6 +11,7 @@
     ├── CompileError                the timing cannot be met, or the routine is unsuitable (exit 2)
     ├── EngineError                 speech engine unavailable, synthesis failed (exit 1)
     │   └── UnknownEngineError      no engine or voice by that name (exit 2)
+    │       └── UnknownVoiceError   no voice by that name, or no such voice file (exit 2)
     ├── RenderError                 mixing or mastering failed (exit 1)
     └── ExportError                 an output file could not be written (exit 1)
 
@@ -111,6 +112,10 @@ class UnknownEngineError(EngineError):
     """No engine or voice has the name asked for; the message lists the valid ones."""
 
     exit_code = 2
+
+
+class UnknownVoiceError(UnknownEngineError):
+    """No installed voice has the name asked for (or the voice file named does not exist)."""
 
 
 class RenderError(AcuvoiceError):

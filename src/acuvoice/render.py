@@ -1,9 +1,12 @@
 """Render a session: voice and cues placed to the sample, mastered to loudness, encoded.
 
-Two stages with side effects, called by every front end:
+Three stages with side effects, under the application layer (:mod:`acuvoice.app`):
 
-- :func:`prepare_session` loads the routine, picks the engine and voice, synthesizes every
-  phrase (through the cache) and compiles the timeline from the real clip lengths;
+- :func:`plan_session` checks everything that can be checked before any synthesis: the
+  engine and voice, the cue sounds (loaded), the ambience (probed), the listener profile,
+  the levels;
+- :func:`voice_session` synthesizes every phrase (through the cache) and compiles the
+  timeline from the real clip lengths;
 - :func:`render_session` mixes the timeline in blocks, measures its loudness (first pass),
   then applies the gain, a true-peak limiter and streams it to the encoder (second pass).
   The output is written to a temporary file and renamed into place only when complete.
@@ -13,22 +16,23 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
+import math
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
-from acuvoice.audio.ambience import open_ambience
+from acuvoice.audio.ambience import check_ambience, open_ambience
 from acuvoice.audio.buffer import Clip, Samples
 from acuvoice.audio.cues import cue_lengths_ms, load_cues
 from acuvoice.audio.loudness import Limiter, LoudnessMeter, TruePeakMeter, normalization_gain_db
 from acuvoice.audio.mixer import DEFAULT_BLOCK, MixPlan, Source, mix_blocks
-from acuvoice.cache import SynthesisCache, default_cache_dir
-from acuvoice.compiler import CompileOptions, compile_timeline
-from acuvoice.engines.registry import pick_engine
-from acuvoice.errors import CompileError
+from acuvoice.cache import SynthesisCache
+from acuvoice.compiler import CompileOptions, check_profile, compile_timeline
+from acuvoice.engines.base import SpeechEngine, VoiceInfo
+from acuvoice.engines.registry import pick_voice, same_language
+from acuvoice.errors import CompileError, UsageError
 from acuvoice.export.audio import (
     AudioFormat,
     AudioWriter,
@@ -44,46 +48,28 @@ from acuvoice.files import atomic_output
 from acuvoice.measure import WordsPerMinute
 from acuvoice.phrases import load_catalog
 from acuvoice.points.library import PointLibrary, builtin_library
+from acuvoice.progress import Progress, Silent
 from acuvoice.routine.loader import load_routine
-from acuvoice.routine.model import Routine
+from acuvoice.routine.model import AMBIENCES, Routine
 from acuvoice.speech import Speech
 from acuvoice.timeline import EventKind, Timeline
 from acuvoice.units import db_to_gain, ms_to_samples
 
 #: Level of a generated ambience bed before ``ambience_db`` is applied (dBFS RMS).
 BED_LEVEL_DB = -20.0
-
-
-class Progress(Protocol):
-    """Where long work reports how far it has come (the CLI draws a progress bar)."""
-
-    def start(self, label: str, total: int) -> None:
-        """Begin a phase of ``total`` units."""
-        ...
-
-    def advance(self, units: int = 1) -> None:
-        """``units`` more are done."""
-        ...
-
-    def finish(self) -> None:
-        """The phase is over."""
-        ...
-
-
-class _Silent:
-    def start(self, label: str, total: int) -> None:
-        pass
-
-    def advance(self, units: int = 1) -> None:
-        pass
-
-    def finish(self) -> None:
-        pass
+#: Sample rates a session may be rendered at (Hz).
+SAMPLE_RATES = (8_000, 96_000)
+#: The engine name that times a script at 150 words a minute, with no voice.
+ESTIMATE = "estimate"
 
 
 @dataclass(frozen=True, slots=True)
 class SessionOptions:
-    """Choices that override the routine (``None`` keeps the routine's own)."""
+    """Choices that override the routine (``None`` keeps the routine's own).
+
+    Paths (a voice file, a cue folder, an ambience file) must be absolute: front ends
+    resolve what a user typed against the folder the user typed it in.
+    """
 
     engine: str | None = None
     voice: str | None = None
@@ -95,9 +81,32 @@ class SessionOptions:
     ambience_db: float | None = None
     duck_db: float | None = None
     loudness_lufs: float | None = None
-    cache_dir: Path | None = None
-    use_cache: bool = True
     sample_rate: int = 44_100
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPlan:
+    """A session checked before any synthesis: every choice made, every sound found.
+
+    Attributes:
+        warnings: What is allowed but probably unintended (a voice of another language).
+    """
+
+    routine: Routine
+    library: PointLibrary
+    engine: SpeechEngine
+    voice: VoiceInfo
+    rate: float
+    target_ms: int | None
+    avoid: tuple[str, ...]
+    cue_set: str
+    cues: Mapping[str, Clip]
+    ambience: str
+    ambience_db: float
+    duck_db: float
+    loudness_lufs: float
+    sample_rate: int
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,21 +122,26 @@ class Session:
     ambience_db: float
     duck_db: float
     loudness_lufs: float
-    base_dir: Path
+    cue_set: str = "bowl"
 
 
 @dataclass(frozen=True, slots=True)
 class OutputOptions:
-    """How the file is written."""
+    """How the file is written.
+
+    Attributes:
+        tags: What to write into the file; ``None``: :func:`session_tags` with a cover made
+            from the title.
+        stems_dir: Also write the voice, cue and ambience stems into this folder (a stem
+            that would be silence, like ambience when there is none, is not written).
+    """
 
     channels: int = 2
     encode: EncodeOptions = field(default_factory=EncodeOptions)
-    tags: Mapping[str, str] = field(default_factory=dict)
+    tags: Tags | None = None
     true_peak_dbtp: float = -1.0
     chapters: bool = True
     stems_dir: Path | None = None
-    cover: tuple[bytes, str] | None = None
-    generate_cover: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,42 +160,113 @@ class RenderResult:
     synthesized: int
     cached: int
     seconds: float
+    stems: tuple[Path, ...] = ()
 
 
-def prepare_session(
-    source: str | os.PathLike[str] | Routine,
-    options: SessionOptions | None = None,
-    *,
-    library: PointLibrary | None = None,
-    progress: Progress | None = None,
-) -> Session:
-    """Load a routine, pick its voice, synthesize its phrases and compile the exact timeline.
+def _check_range(what: str, value: float | None, lo: float, hi: float, unit: str) -> None:
+    if value is not None and not (math.isfinite(value) and lo <= value <= hi):
+        raise UsageError(f"{what} must be from {lo:g} to {hi:g} {unit}, not {value:g}".rstrip())
+
+
+def check_options(options: SessionOptions) -> None:
+    """Check the numbers of ``options`` against the ranges the format documents.
 
     Raises:
-        RoutineError: The routine is invalid.
-        EngineError: The engine or voice is unknown or unavailable, or synthesis failed.
-        CompileError: The target cannot be met, or the routine is unsuitable for ``avoid``.
-        RenderError: A cue or ambience sound cannot be read.
+        UsageError: A value is out of range; the message gives the range.
+    """
+    _check_range("the speaking rate", options.rate, 0.5, 2.0, "")
+    _check_range("the ambience level", options.ambience_db, -80, 0, "dBFS")
+    _check_range("the ducking", options.duck_db, -60, 0, "dB")
+    _check_range("the loudness", options.loudness_lufs, -40, -5, "LUFS")
+    _check_range("the sample rate", options.sample_rate, *SAMPLE_RATES, "Hz")
+    if options.target_ms is not None and options.target_ms < 0:
+        raise UsageError(f"the target length must not be negative, not {options.target_ms} ms")
+
+
+def plan_session(
+    routine: Routine, options: SessionOptions | None = None, *, library: PointLibrary | None = None
+) -> SessionPlan:
+    """Check a session before any synthesis and make every choice it needs.
+
+    Raises:
+        UsageError: A value is out of range, or the ``estimate`` engine was asked to speak.
+        SoundError: The cue folder or ambience file cannot be used.
+        UnknownEngineError: No engine or voice by that name (the message lists them).
+        EngineError: The engine is not available here, or none speaks the language.
+        CompileError: The listener profile names an unknown condition, or one the routine
+            is unsuitable for.
     """
     options = options or SessionOptions()
-    progress = progress or _Silent()
     library = library or builtin_library()
-    routine = source if isinstance(source, Routine) else load_routine(source, library=library)
-    base_dir = routine.path.parent if routine.path else Path.cwd()
-    engine = pick_engine(options.engine or routine.voice.engine, routine.language)
-    voice = engine.resolve_voice(options.voice or routine.voice.name, routine.language)
-    rate = options.rate if options.rate is not None else routine.voice.rate
-    cache = SynthesisCache(options.cache_dir or default_cache_dir()) if options.use_cache else None
-    speech = Speech(engine, voice, rate, cache)
-    cues = load_cues(options.cues or routine.sound.cues, base_dir, options.sample_rate)
-    compile_options = CompileOptions(
+    check_options(options)
+    avoid = check_profile(routine, library, options.avoid)
+    engine_name = options.engine or routine.voice.engine
+    if engine_name == ESTIMATE:
+        raise UsageError(
+            "the estimate engine has no voice (it only times scripts at 150 words a minute); "
+            "choose a speech engine: auto, or one `acuvoice voices` lists"
+        )
+    engine, voice = pick_voice(engine_name, options.voice or routine.voice.name, routine.language)
+    warnings: list[str] = []
+    if not same_language(voice, routine.language):
+        warnings.append(
+            f"voice {voice.id} speaks {voice.language}, but the routine is in "
+            f"{routine.language}: it will read the words with the wrong accent and rules"
+        )
+    cue_set = options.cues or routine.sound.cues
+    ambience = options.ambience or routine.sound.ambience
+    check_ambience(ambience)
+    return SessionPlan(
+        routine=routine,
+        library=library,
+        engine=engine,
+        voice=voice,
+        rate=options.rate if options.rate is not None else routine.voice.rate,
         target_ms=options.target_ms,
-        avoid=options.avoid,
-        cue_ms=cue_lengths_ms(dict(cues)),
-        voice=f"{speech.description}; {voice.license}",
+        avoid=avoid,
+        cue_set=cue_set,
+        cues=load_cues(cue_set, options.sample_rate),
+        ambience=ambience,
+        ambience_db=_pick(options.ambience_db, routine.sound.ambience_db),
+        duck_db=_pick(options.duck_db, routine.sound.duck_db),
+        loudness_lufs=_pick(options.loudness_lufs, routine.loudness_lufs),
+        sample_rate=options.sample_rate,
+        warnings=tuple(warnings),
+    )
+
+
+def _pick(override: float | None, own: float) -> float:
+    return own if override is None else override
+
+
+def voice_session(
+    plan: SessionPlan,
+    *,
+    cache: SynthesisCache | None = None,
+    progress: Progress | None = None,
+) -> Session:
+    """Synthesize every phrase of a planned session and compile its exact timeline.
+
+    Args:
+        plan: From :func:`plan_session`.
+        cache: Where clips are kept between runs; ``None`` keeps them in memory for this run.
+        progress: Told of the voicing phase and of a cache that cannot be written.
+
+    Raises:
+        EngineError: Synthesis failed.
+        CompileError: The target cannot be met with this voice's real lengths.
+    """
+    progress = progress or Silent()
+    routine, library = plan.routine, plan.library
+    speech = Speech(plan.engine, plan.voice, plan.rate, cache, warn=progress.warn)
+    compile_options = CompileOptions(
+        target_ms=plan.target_ms,
+        avoid=plan.avoid,
+        cue_ms=cue_lengths_ms(dict(plan.cues)),
+        voice=f"{speech.description}; {plan.voice.license}",
     )
     texts = _phrases(routine, library, compile_options)
-    progress.start(f"Voicing with {engine.name}/{voice.id}", len(texts))
+    progress.start(f"Voicing with {plan.engine.name}/{plan.voice.id}", len(texts))
     speech.prepare(texts, progress.advance)
     progress.finish()
     timeline = compile_timeline(routine, library, speech.measure, compile_options)
@@ -189,18 +274,34 @@ def prepare_session(
         routine=routine,
         timeline=timeline,
         speech=speech,
-        cues=cues,
-        sample_rate=options.sample_rate,
-        ambience=options.ambience or routine.sound.ambience,
-        ambience_db=options.ambience_db
-        if options.ambience_db is not None
-        else routine.sound.ambience_db,
-        duck_db=options.duck_db if options.duck_db is not None else routine.sound.duck_db,
-        loudness_lufs=options.loudness_lufs
-        if options.loudness_lufs is not None
-        else routine.loudness_lufs,
-        base_dir=base_dir,
+        cues=plan.cues,
+        sample_rate=plan.sample_rate,
+        ambience=plan.ambience,
+        ambience_db=plan.ambience_db,
+        duck_db=plan.duck_db,
+        loudness_lufs=plan.loudness_lufs,
+        cue_set=plan.cue_set,
     )
+
+
+def prepare_session(
+    source: str | Path | Routine,
+    options: SessionOptions | None = None,
+    *,
+    library: PointLibrary | None = None,
+    cache: SynthesisCache | None = None,
+    progress: Progress | None = None,
+) -> Session:
+    """Load (when given a name or path), plan and voice a session: the three steps in one.
+
+    Raises:
+        RoutineError: The routine is invalid.
+        AcuvoiceError: As :func:`plan_session` and :func:`voice_session`.
+    """
+    library = library or builtin_library()
+    routine = source if isinstance(source, Routine) else load_routine(source, library=library)
+    plan = plan_session(routine, options, library=library)
+    return voice_session(plan, cache=cache, progress=progress)
 
 
 def _phrases(routine: Routine, library: PointLibrary, options: CompileOptions) -> list[str]:
@@ -222,8 +323,12 @@ def _phrases(routine: Routine, library: PointLibrary, options: CompileOptions) -
     return list(dict.fromkeys([*spoken, *extra]))
 
 
-def mix_plan(session: Session, channels: int) -> MixPlan:
-    """The mixer's view of a session: clips at exact frames, ambience and ducking."""
+def mix_plan(session: Session, channels: int, workdir: Path | None = None) -> MixPlan:
+    """The mixer's view of a session: clips at exact frames, ambience and ducking.
+
+    ``workdir`` is where an ambience file that must be converted first is kept between the
+    measuring and the writing pass.
+    """
     rate = session.sample_rate
     timeline = session.timeline
 
@@ -246,7 +351,7 @@ def mix_plan(session: Session, channels: int) -> MixPlan:
         frames=ms_to_samples(timeline.duration_ms, rate),
         voice=voice,
         cues=cue_sources,
-        ambience=lambda: open_ambience(ambience, session.base_dir, rate, channels, seed=0),
+        ambience=lambda: open_ambience(ambience, rate, channels, seed=0, workdir=workdir),
         ambience_gain=gain,
         duck_gain=db_to_gain(session.duck_db),
         speech_spans=spans,
@@ -281,9 +386,22 @@ def _stem_writer(path: Path, rate: int, channels: int) -> AudioWriter:
     return SoundfileWriter(path, rate, channels, format="WAV", subtype="PCM_24")
 
 
-def stem_files(output: Path, folder: Path) -> dict[str, Path]:
-    """Where the stems of ``output`` go: ``FOLDER/NAME.voice.wav`` and so on."""
-    return {name: folder / f"{output.stem}.{name}.wav" for name in STEM_NAMES}
+def stem_files(output: Path, folder: Path, session: Session | None = None) -> dict[str, Path]:
+    """Where the stems of ``output`` go: ``FOLDER/NAME.voice.wav`` and so on.
+
+    With a ``session``, only the stems that hold sound: no cue stem when the cue set is
+    ``none``, no ambience stem without ambience.
+    """
+    names = [n for n in STEM_NAMES if session is None or _has_stem(session, n)]
+    return {name: folder / f"{output.stem}.{name}.wav" for name in names}
+
+
+def _has_stem(session: Session, name: str) -> bool:
+    if name == "ambience":
+        return session.ambience != "none"
+    if name == "cues":
+        return any(clip.frames for clip in session.cues.values())
+    return True
 
 
 def render_session(
@@ -298,31 +416,55 @@ def render_session(
     Raises:
         UsageError: Unknown output format.
         ExportError: The file cannot be written (no partial file is left).
+        SoundError: The ambience file cannot be read.
         RenderError: Mixing failed.
     """
     output = output or OutputOptions()
-    progress = progress or _Silent()
+    progress = progress or Silent()
     fmt = audio_format(path)
     started = time.perf_counter()
-    plan = mix_plan(session, output.channels)
+    with contextlib.ExitStack() as stack:
+        workdir = None
+        if session.ambience not in AMBIENCES:
+            folder = path.parent if str(path.parent) else Path(".")
+            workdir = Path(
+                stack.enter_context(
+                    tempfile.TemporaryDirectory(prefix=".acuvoice-work-", dir=folder)
+                )
+            )
+        plan = mix_plan(session, output.channels, workdir)
+        return _render(session, path, fmt, output, plan, progress, started)
+    raise AssertionError("unreachable")  # pragma: no cover - the with block returns
+
+
+def _render(
+    session: Session,
+    path: Path,
+    fmt: AudioFormat,
+    output: OutputOptions,
+    plan: MixPlan,
+    progress: Progress,
+    started: float,
+) -> RenderResult:
     blocks = max(1, -(-plan.frames // DEFAULT_BLOCK))
     rate, channels = plan.sample_rate, plan.channels
 
     gain_db = _master_gain_db(plan, session.loudness_lufs, output.true_peak_dbtp, blocks, progress)
     gain = db_to_gain(gain_db)
+    tags = output.tags if output.tags is not None else session_tags(session.routine, cover=True)
 
     progress.start(f"Writing {path.name}", blocks)
     out_meter = LoudnessMeter(rate, channels)
     peak_meter = TruePeakMeter(rate, channels)
     limiter = Limiter(rate, channels, ceiling_dbtp=output.true_peak_dbtp)
-    stem_paths = stem_files(path, output.stems_dir) if output.stems_dir is not None else {}
+    stem_paths = stem_files(path, output.stems_dir, session) if output.stems_dir is not None else {}
     with contextlib.ExitStack() as files:
         tmp = files.enter_context(atomic_output(path))
         stem_tmps = {name: files.enter_context(atomic_output(p)) for name, p in stem_paths.items()}
         encode = output.encode
         if fmt.name == "m4a" and output.chapters:
             encode = dataclasses.replace(
-                encode, ffmetadata=ffmetadata(session.timeline, _tags(session, output))
+                encode, ffmetadata=ffmetadata(session.timeline, _ffmpeg_tags(tags))
             )
         writer = ThreadedWriter(fmt.open(tmp, rate, channels, encode))
         stems = {
@@ -357,7 +499,7 @@ def render_session(
         # Chapters first: write_tags merges into the ID3 tag that write_chapters saved.
         if output.chapters:
             write_chapters(tmp, fmt, chapter_spans(session.timeline))
-        write_tags(tmp, fmt.name, _file_tags(session, output))
+        write_tags(tmp, fmt.name, tags)
     return RenderResult(
         path=path,
         format=fmt.name,
@@ -371,6 +513,7 @@ def render_session(
         synthesized=session.speech.synthesized,
         cached=session.speech.from_cache,
         seconds=time.perf_counter() - started,
+        stems=tuple(stem_paths.values()),
     )
 
 
@@ -426,33 +569,49 @@ def _master_gain_db(
     return gain_db + normalization_gain_db(limited, target)
 
 
-def _tags(session: Session, output: OutputOptions) -> dict[str, str]:
-    routine = session.routine
-    tags = {
-        "title": routine.title,
-        "artist": routine.author or "acuvoice",
-        "album": "acuvoice sessions",
-        "genre": "Health & Fitness",
-        "comment": routine.summary,
-        "language": routine.language,
-    }
-    tags.update({k: v for k, v in output.tags.items() if v is not None})
-    return tags
+#: Album and genre tags a session gets unless told otherwise.
+DEFAULT_ALBUM = "acuvoice sessions"
+DEFAULT_GENRE = "Health & Fitness"
+COVER_SUBTITLE = "Guided acupressure"
 
 
-def _file_tags(session: Session, output: OutputOptions) -> Tags:
-    values = _tags(session, output)
-    cover = output.cover
-    if cover is None and output.generate_cover:
-        cover = (generate_cover(session.routine.title, "Guided acupressure"), "image/png")
+def session_tags(routine: Routine, *, cover: bool | tuple[bytes, str] = False) -> Tags:
+    """The tags a session of ``routine`` gets by default.
+
+    Title, the routine's ``author`` as the artist (no artist tag without one), album,
+    genre, the summary as the comment and the language; no year (it is written only when
+    asked for, so renders stay reproducible).
+
+    Args:
+        routine: The routine.
+        cover: ``True`` for a cover generated from the title, image data and its MIME type
+            for that image, ``False`` for none.
+    """
+    image: tuple[bytes, str] | None
+    if cover is True:
+        image = (generate_cover(routine.title, COVER_SUBTITLE), "image/png")
+    else:
+        image = cover or None
     return Tags(
-        title=values.get("title"),
-        artist=values.get("artist"),
-        album=values.get("album"),
-        year=values.get("year"),
-        genre=values.get("genre"),
-        comment=values.get("comment"),
-        language=values.get("language"),
-        cover=cover[0] if cover else None,
-        cover_mime=cover[1] if cover else "image/png",
+        title=routine.title,
+        artist=routine.author,
+        album=DEFAULT_ALBUM,
+        genre=DEFAULT_GENRE,
+        comment=routine.summary or None,
+        language=routine.language,
+        cover=image[0] if image else None,
+        cover_mime=image[1] if image else "image/png",
     )
+
+
+def _ffmpeg_tags(tags: Tags) -> dict[str, str]:
+    """Tags by ffmpeg's generic names, for an FFMETADATA document."""
+    values = {
+        "title": tags.title,
+        "artist": tags.artist,
+        "album": tags.album,
+        "genre": tags.genre,
+        "comment": tags.comment,
+        "date": tags.year,
+    }
+    return {k: v for k, v in values.items() if v}

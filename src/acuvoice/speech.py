@@ -29,6 +29,10 @@ class Speech:
         cache: Where clips are kept; ``None`` keeps them in memory for this run only.
         synthesized: How many distinct phrases this run had to synthesize.
         from_cache: How many distinct phrases this run found in the cache.
+        warn: Told once when the cache cannot be written; from then on every clip is kept
+            in memory for the rest of the run, so no phrase is synthesized twice (a second
+            synthesis of a non-deterministic voice could differ in length from the clip the
+            timeline was compiled with).
     """
 
     engine: SpeechEngine
@@ -37,6 +41,8 @@ class Speech:
     cache: SynthesisCache | None = None
     synthesized: int = 0
     from_cache: int = 0
+    warn: Callable[[str], None] | None = None
+    _keep_all: bool = False
     _recent: OrderedDict[str, Clip] = field(default_factory=OrderedDict)
     _lengths: dict[str, int] = field(default_factory=dict)
     _fingerprint: str | None = None
@@ -71,13 +77,22 @@ class Speech:
             # Quantized exactly as the cache stores it, so a first and a cached render match bit for bit.
             clip = Clip(quantize16(trimmed), raw.sample_rate)
             self.synthesized += 1
-            if self.cache:
-                self.cache.put(key, clip)
+            if self.cache is not None and not self._keep_all:
+                why = self.cache.put(key, clip)
+                if why is not None:
+                    self._keep_all = True
+                    if self.warn is not None:
+                        self.warn(
+                            f"the speech cache in {self.cache.root} cannot be written ({why}); "
+                            "this run keeps its clips in memory, and the next one will "
+                            "synthesize them again"
+                        )
         self._lengths[text] = clip.duration_ms
         # Keep only recent clips in memory (phrases like "Press now." repeat); the disk cache
-        # holds the rest, so memory does not grow with the length of the session.
+        # holds the rest, so memory does not grow with the length of the session. Without a
+        # working disk cache every clip stays.
         self._recent[text] = clip
-        if self.cache is not None and len(self._recent) > RECENT_CLIPS:
+        if self.cache is not None and not self._keep_all and len(self._recent) > RECENT_CLIPS:
             self._recent.popitem(last=False)
         return clip
 

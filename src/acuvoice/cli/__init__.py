@@ -10,6 +10,9 @@ import click
 from acuvoice.cli.app import cli
 from acuvoice.errors import AcuvoiceError, RoutineError
 
+#: What an interrupted command says: every output is written whole or not at all.
+INTERRUPTED = "acuvoice: interrupted; no file was written or changed"
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; the only place errors become messages and exit codes.
@@ -22,9 +25,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # Without standalone mode click returns (not raises) the code of `ctx.exit(n)`.
         result = cli.main(args=args, prog_name="acuvoice", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("acuvoice: interrupted", err=True)
-        return 130
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C (KeyboardInterrupt) into Abort; any other Abort is a refusal.
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            click.echo(INTERRUPTED, err=True)
+            return 130
+        click.echo("acuvoice: aborted", err=True)
+        return 1
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
@@ -43,8 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         click.echo(f"acuvoice: error: {exc}", err=True)
         return exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("acuvoice: interrupted; nothing was written", err=True)
+    except KeyboardInterrupt:  # raised outside click's own handling (while reporting an error)
+        click.echo(INTERRUPTED, err=True)
         return 130
     except BrokenPipeError:
         return 0

@@ -28,7 +28,7 @@ def cli(debug: bool) -> None:
 
     A ROUTINE is a path to a routine file or the name of a built-in routine
     (see `acuvoice routines`). Exit status: 0 success, 1 a failure while rendering,
-    2 bad usage or an invalid routine.
+    2 bad usage or an invalid routine, 130 interrupted (Ctrl-C; nothing is left half-written).
     """
 
 

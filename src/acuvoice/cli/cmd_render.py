@@ -1,35 +1,54 @@
-"""``acuvoice render``: compile, voice, mix, master and write a session."""
+"""``acuvoice render``: flags in, a render request to the application layer, a summary out."""
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
 import click
 
+from acuvoice.app import (
+    CoverChoice,
+    OutputChoices,
+    RenderRequest,
+    RoutineRef,
+    TagOverrides,
+    render,
+)
 from acuvoice.cli.options import (
     ClickProgress,
-    check_sound_options,
+    UserPath,
     report_omissions,
+    session_options,
     timeline_options,
 )
-from acuvoice.export.audio import AUDIO_FORMATS, EncodeOptions, audio_format
-from acuvoice.export.scripts import format_script
-from acuvoice.export.tags import read_cover
-from acuvoice.files import write_text_atomic
-from acuvoice.render import OutputOptions, SessionOptions, prepare_session, render_session
-from acuvoice.routine.loader import resolve_routine_path
+from acuvoice.export.audio import AUDIO_FORMATS, audio_format
 from acuvoice.units import format_ms
 
 
-@click.command("render")
+class RenderCommand(click.Command):
+    """``render`` with a hint for ``--format``, an option it does not have."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            if exc.option_name in ("--format", "-f"):
+                raise click.UsageError(
+                    "render has no --format: the suffix of -o picks the format, as in "
+                    f"-o session.wav ({', '.join('.' + s for s in AUDIO_FORMATS)})",
+                    ctx,
+                ) from None
+            raise
+
+
+@click.command("render", cls=RenderCommand)
 @click.argument("routine")
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help=f"Output file; the format follows the suffix ({', '.join('.' + s for s in AUDIO_FORMATS)}). Default: ROUTINE-NAME.mp3 here.",
+    type=UserPath(),
+    help=f"Output file; its suffix picks the format ({', '.join('.' + s for s in AUDIO_FORMATS)}); a missing folder is made. Default: ROUTINE-NAME.mp3 here. With --bundle, only its name is used.",
 )
 @timeline_options
 @click.option(
@@ -70,13 +89,14 @@ from acuvoice.units import format_ms
 )
 @click.option(
     "--bundle",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Write everything into this folder: the audio, transcripts (vtt, srt, txt), chapters (Podcasting 2.0 JSON, WebVTT), Audacity labels, the companion sheet (HTML, and PDF where Chromium is installed), stems with --stems, and manifest.json.",
+    type=UserPath(),
+    metavar="DIR",
+    help="Write everything into this folder: the audio, transcripts (vtt, srt, txt), chapters (Podcasting 2.0 JSON, WebVTT), Audacity labels, the companion sheet (HTML, and PDF where Chromium is installed), the cover, stems with --stems, and manifest.json. An earlier bundle there is replaced.",
 )
 @click.option(
     "--stems",
     is_flag=True,
-    help="Also write voice, cues and ambience as separate, sample-aligned 24-bit WAV files (FILE.voice.wav, ...) that sum to the master before limiting.",
+    help="Also write voice, cues and ambience as separate, sample-aligned 24-bit WAV files (FILE.voice.wav, ...) that sum to the master before limiting (no ambience stem without ambience, no cue stem with --cues none).",
 )
 @click.option(
     "--transcript/--no-transcript",
@@ -93,10 +113,11 @@ from acuvoice.units import format_ms
 @click.option("--album", help="Album tag.")
 @click.option("--genre", help="Genre tag.")
 @click.option("--comment", help="Comment tag (default: the routine's summary).")
-@click.option("--year", help="Year (or date, YYYY-MM-DD) tag.")
+@click.option("--year", help="Year tag: 2026, 2026-11 or 2026-11-24 (none is written without it).")
 @click.option(
     "--cover",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=UserPath(),
+    metavar="FILE",
     help="Cover image (PNG or JPEG; others are converted) for MP3, M4A, FLAC, OGG and WAV tags.",
 )
 @click.option(
@@ -145,84 +166,76 @@ def command(
       acuvoice render lower-back-pain -o lower-back.mp3
       acuvoice render lower-back-pain --engine pyttsx3 --target 12m -o quick.wav
       acuvoice render calm-and-sleep --ambience rain --cues soft -o sleep.m4a
-      acuvoice render my-routine.yaml --avoid pregnancy --transcript -o mine.mp3
+      acuvoice render my-routine.yaml --avoid pregnancy --transcript -o renders/mine.mp3
+      acuvoice render lower-back-pain --bundle out/ --stems
 
-    Every phrase is synthesized once and cached, so a second render is quick. A failed or
-    interrupted render leaves no partial file.
+    Every check (routine, voice, sounds, cover, year, output files) runs before any
+    synthesis. Every phrase is synthesized once and cached, so a second render is quick.
+    Paths you type are relative to where you are; paths in a routine, to its folder. A
+    failed or interrupted render leaves no file and no half-written folder behind.
     """
     started = time.perf_counter()
-    if output is None:
-        _, _, name = resolve_routine_path(routine)
-        output = Path(f"{name}.mp3")
-    audio_format(output)  # a bad suffix is a usage error before any work is done
-    check_sound_options(cues, ambience)
-    if engine == "estimate":
-        raise click.BadParameter(
-            "'estimate' has no voice; it is for `acuvoice script` only", param_hint="--engine"
-        )
-    progress = ClickProgress(not quiet)
-    session = prepare_session(
-        routine,
-        SessionOptions(
+    fmt = audio_format(output).name if output is not None else "mp3"
+    # The files go into the bundle folder, or beside -o, or here.
+    folder = bundle or (output.parent if output is not None else Path.cwd())
+    choices = OutputChoices(
+        format=fmt,
+        name=output.stem if output is not None else None,
+        suffix=output.suffix.lower().lstrip(".") if output is not None else None,
+        channels=channels,
+        bitrate_kbps=bitrate,
+        chapters=chapters,
+        stems=stems,
+        transcript=transcript,
+        bundle=bundle is not None,
+    )
+    request = RenderRequest(
+        routine=RoutineRef.from_argument(routine, Path.cwd()),
+        session=session_options(
             engine=engine,
             voice=voice,
             rate=rate,
-            target_ms=target,
+            target=target,
             avoid=avoid,
             cues=cues,
             ambience=ambience,
             ambience_db=ambience_db,
             duck_db=duck_db,
-            loudness_lufs=loudness,
-            cache_dir=cache_dir,
-            use_cache=not no_cache,
+            loudness=loudness,
             sample_rate=sample_rate,
         ),
-        progress=progress,
+        output=choices,
+        tags=TagOverrides(
+            title=title, artist=artist, album=album, genre=genre, comment=comment, year=year
+        ),
+        cover=CoverChoice.none()
+        if no_cover
+        else (CoverChoice.from_file(cover) if cover else CoverChoice()),
     )
-    report_omissions(session.timeline)
-    if year is not None and not re.fullmatch(r"\d{4}(-\d{2}-\d{2})?", year):
-        raise click.BadParameter(
-            f"{year!r} is not a year (2026) or a date (2026-11-24)", param_hint="--year"
-        )
-    tags = {
-        "title": title,
-        "artist": artist,
-        "album": album,
-        "genre": genre,
-        "comment": comment,
-        "year": year,
-    }
-    options = OutputOptions(
-        cover=read_cover(cover) if cover is not None else None,
-        generate_cover=not no_cover,
-        stems_dir=output.parent if stems else None,
-        channels=channels,
-        encode=EncodeOptions(bitrate_kbps=bitrate),
-        tags={k: v for k, v in tags.items() if v},
-        chapters=chapters,
-    )
+    progress = ClickProgress(not quiet)
+    made = render(request, folder, cache_dir=cache_dir, use_cache=not no_cache, progress=progress)
+    report_omissions(made.timeline)
+    if quiet:
+        return
     if bundle is not None:
-        from acuvoice.export.bundle import write_bundle
-        from acuvoice.points.library import builtin_library
-
-        made = write_bundle(
-            session, bundle, output.name, builtin_library(), options, progress=progress
-        )
-        result, output = made.render, bundle / output.name
-        if not quiet:
-            click.echo(
-                f"{bundle}: {len(made.files)} files ({', '.join(p.name for p in made.files)})"
-            )
-    else:
-        result = render_session(session, output, options, progress=progress)
-        if transcript:
-            write_text_atomic(output.with_suffix(".vtt"), format_script(session.timeline, "vtt"))
-    if not quiet:
-        voice_info = session.speech.voice
         click.echo(
-            f"{output}: {format_ms(result.duration_ms, precise=True)}, {result.loudness_lufs:.1f} LUFS, "
-            f"{result.true_peak_dbtp:.1f} dBTP, voice {session.speech.engine.name}/{voice_info.id} "
-            f"({voice_info.license}); {result.synthesized} phrases synthesized, {result.cached} from cache; "
-            f"{time.perf_counter() - started:.1f} s"
+            f"{_shown(folder)}: {len(made.files)} files ({', '.join(p.name for p in made.files)})"
         )
+    elif len(made.files) > 1:
+        click.echo(f"also wrote {', '.join(_shown(p) for p in made.files[1:])}")
+    result = made.result
+    click.echo(
+        f"{_shown(made.audio)}: {format_ms(result.duration_ms, precise=True)}, "
+        f"{result.loudness_lufs:.1f} LUFS, {result.true_peak_dbtp:.1f} dBTP, voice "
+        f"{made.engine}/{Path(made.voice.id).name if made.voice.id.startswith('/') else made.voice.id} "
+        f"({made.voice.license}); {result.synthesized} phrases synthesized, {result.cached} "
+        f"from cache; {time.perf_counter() - started:.1f} s"
+    )
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the current folder when it is inside it, else as it is."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

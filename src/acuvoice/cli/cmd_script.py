@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from acuvoice.cli.options import build_timeline, report_omissions, timeline_options
+from acuvoice.app import RenderRequest, RoutineRef, script
+from acuvoice.cli.options import (
+    ClickProgress,
+    UserPath,
+    report_omissions,
+    session_options,
+    timeline_options,
+)
 from acuvoice.export.scripts import SCRIPT_FORMATS, format_script
 from acuvoice.files import write_text_atomic
 
@@ -27,7 +34,7 @@ from acuvoice.files import write_text_atomic
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=UserPath(),
     help="Write to this file instead of standard output.",
 )
 @timeline_options
@@ -55,16 +62,13 @@ def command(
     Speech lengths come from the voice that `render` would use (synthesized once and cached),
     so the script is exactly the session `render` makes with the same options.
     """
-    _, timeline = build_timeline(
-        routine,
-        engine=engine,
-        voice=voice,
-        rate=rate,
-        target=target,
-        avoid=avoid,
-        cues=cues,
-        cache_dir=cache_dir,
+    request = RenderRequest(
+        routine=RoutineRef.from_argument(routine, Path.cwd()),
+        session=session_options(
+            engine=engine, voice=voice, rate=rate, target=target, avoid=avoid, cues=cues
+        ),
     )
+    timeline = script(request, cache_dir=cache_dir, progress=ClickProgress()).timeline
     report_omissions(timeline)
     text = format_script(timeline, fmt)
     if output is None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from acuvoice.compiler import CompileOptions, compile_timeline, cue_lengths
-from acuvoice.errors import CompileError, Problem, RoutineError, Severity
-from acuvoice.measure import WordsPerMinute
+from acuvoice.app import RoutineRef, check_routine
+from acuvoice.errors import Severity, UsageError
 from acuvoice.points.library import builtin_library
-from acuvoice.routine.lint import lint_routine
-from acuvoice.routine.loader import load_routine, resolve_routine_path
 
 
 @click.command("validate")
@@ -25,23 +24,7 @@ def command(routines: tuple[str, ...], strict: bool) -> None:
     library = builtin_library()
     failed = 0
     for source in routines:
-        problems: list[Problem] = []
-        try:
-            routine = load_routine(source, library=library)
-        except RoutineError as exc:
-            problems = list(exc.problems)
-        else:
-            problems = lint_routine(routine, library)
-            try:
-                compile_timeline(
-                    routine,
-                    library,
-                    WordsPerMinute(rate=routine.voice.rate),
-                    CompileOptions(cue_ms=cue_lengths(routine.sound.cues)),
-                )
-            except CompileError as exc:
-                _, shown, _ = resolve_routine_path(source)
-                problems.append(Problem(shown, 0, 0, str(exc)))
+        problems = check_routine(RoutineRef.from_argument(source, Path.cwd()), library=library)
         errors = [p for p in problems if p.severity is Severity.ERROR or strict]
         for p in problems:
             click.echo(str(p), err=True)
@@ -55,4 +38,9 @@ def command(routines: tuple[str, ...], strict: bool) -> None:
             note = f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else ""
             click.echo(f"{source}: ok{note}")
     if failed:
-        raise click.exceptions.Exit(2)
+        many = len(routines) != 1
+        raise UsageError(
+            f"{failed} of {len(routines)} routines {'are' if failed != 1 else 'is'} invalid"
+            if many
+            else "the routine is invalid"
+        )

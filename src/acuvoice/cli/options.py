@@ -1,4 +1,4 @@
-"""Options and helpers shared by several commands."""
+"""Options and helpers shared by several commands: flags in, request parts out."""
 
 from __future__ import annotations
 
@@ -9,13 +9,10 @@ from typing import Any, TypeVar
 
 import click
 
-from acuvoice.compiler import CompileOptions, compile_timeline, cue_lengths
 from acuvoice.errors import UsageError
-from acuvoice.measure import WordsPerMinute
-from acuvoice.points.library import builtin_library
-from acuvoice.render import SessionOptions, prepare_session
-from acuvoice.routine.loader import load_routine, sound_spec_problem
-from acuvoice.routine.model import Routine
+from acuvoice.render import SessionOptions
+from acuvoice.routine.loader import looks_like_voice_file, sound_spec_problem
+from acuvoice.routine.model import AMBIENCES, CUE_SETS
 from acuvoice.timeline import Timeline
 from acuvoice.units import parse_duration_ms
 
@@ -36,8 +33,24 @@ class DurationParam(click.ParamType):  # type: ignore[type-arg]  # generic in cl
             self.fail(str(exc), param, ctx)
 
 
+def user_path(value: str | Path) -> Path:
+    """A path as the user typed it: ``~`` expanded, relative to the current folder, absolute."""
+    return Path(value).expanduser().absolute()
+
+
+class UserPath(click.ParamType):  # type: ignore[type-arg]  # generic in click >= 8.2 only
+    """A path option: ``~`` expanded and made absolute against the folder the user is in."""
+
+    name = "path"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        if not str(value):
+            self.fail("an empty path names nothing", param, ctx)
+        return user_path(value)
+
+
 def timeline_options(fn: F) -> F:
-    """The options that decide a timeline: voice, target, listener profile, cue set."""
+    """The options that decide a timeline: voice, target, listener profile, cue set, cache."""
     options = [
         click.option(
             "--engine",
@@ -47,7 +60,7 @@ def timeline_options(fn: F) -> F:
         click.option(
             "--voice",
             metavar="ID",
-            help="Voice id or path to a voice file (see `acuvoice voices`). Overrides voice.name.",
+            help="A voice `acuvoice voices` lists (its engine is found for you), or the path of a voice file. Overrides voice.name.",
         ),
         click.option(
             "--rate",
@@ -72,7 +85,7 @@ def timeline_options(fn: F) -> F:
         ),
         click.option(
             "--cache-dir",
-            type=click.Path(file_okay=False, path_type=Path),
+            type=UserPath(),
             help="Where synthesized speech is kept (default: $ACUVOICE_CACHE_DIR, else $XDG_CACHE_HOME/acuvoice).",
         ),
     ]
@@ -81,8 +94,65 @@ def timeline_options(fn: F) -> F:
     return fn
 
 
+def sound_arg(key: str, value: str | None) -> str | None:
+    """A ``--cues``/``--ambience`` value as a request takes it: a built-in name or an absolute path.
+
+    Raises:
+        UsageError: Not a built-in name, and no such folder (cues) or file (ambience) here.
+    """
+    if value is None:
+        return None
+    names = CUE_SETS if key == "cues" else AMBIENCES
+    if value in names:
+        return value
+    why = sound_spec_problem(key, value, Path.cwd())
+    if why:
+        raise UsageError(f"--{key} {why}")
+    return str(user_path(value))
+
+
+def voice_arg(value: str | None) -> str | None:
+    """A ``--voice`` value: a voice file's path made absolute, a voice id as typed."""
+    if value is None:
+        return None
+    path = user_path(value)
+    if looks_like_voice_file(value) or path.is_file():
+        return str(path)
+    return value
+
+
+def session_options(
+    *,
+    engine: str | None,
+    voice: str | None,
+    rate: float | None,
+    target: int | None,
+    avoid: tuple[str, ...],
+    cues: str | None,
+    ambience: str | None = None,
+    ambience_db: float | None = None,
+    duck_db: float | None = None,
+    loudness: float | None = None,
+    sample_rate: int = 44_100,
+) -> SessionOptions:
+    """The session part of a request, from the command line's flags."""
+    return SessionOptions(
+        engine=engine,
+        voice=voice_arg(voice),
+        rate=rate,
+        target_ms=target,
+        avoid=avoid,
+        cues=sound_arg("cues", cues),
+        ambience=sound_arg("ambience", ambience),
+        ambience_db=ambience_db,
+        duck_db=duck_db,
+        loudness_lufs=loudness,
+        sample_rate=sample_rate,
+    )
+
+
 class ClickProgress:
-    """A progress bar on stderr (shown only on a terminal), one per phase."""
+    """A progress bar on stderr (shown only on a terminal), one per phase; warnings always."""
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
@@ -102,64 +172,8 @@ class ClickProgress:
             self.bar.__exit__(None, None, None)
             self.bar = None
 
-
-def build_timeline(
-    source: str,
-    *,
-    engine: str | None = None,
-    voice: str | None = None,
-    rate: float | None = None,
-    target: int | None = None,
-    avoid: tuple[str, ...] = (),
-    cues: str | None = None,
-    cache_dir: Path | None = None,
-    progress: bool = True,
-) -> tuple[Routine, Timeline]:
-    """Load and compile a routine with the command line's options.
-
-    With a real engine this is exactly the timeline ``render`` uses (same voice, same
-    clips, from the same cache); with ``estimate`` lengths come from 150 words a minute.
-    """
-    library = builtin_library()
-    routine = load_routine(source, library=library)
-    check_sound_options(cues)
-    if (engine or routine.voice.engine) == "estimate":
-        speed = rate if rate is not None else routine.voice.rate
-        measure = WordsPerMinute(rate=speed)
-        options = CompileOptions(
-            target_ms=target,
-            avoid=avoid,
-            cue_ms=cue_lengths(cues or routine.sound.cues),
-            voice=f"estimate: {measure.wpm:g} words per minute at rate {speed:g}",
-        )
-        return routine, compile_timeline(routine, library, measure, options)
-    session = prepare_session(
-        routine,
-        SessionOptions(
-            engine=engine,
-            voice=voice,
-            rate=rate,
-            target_ms=target,
-            avoid=avoid,
-            cues=cues,
-            cache_dir=cache_dir,
-        ),
-        library=library,
-        progress=ClickProgress(progress),
-    )
-    return routine, session.timeline
-
-
-def check_sound_options(cues: str | None = None, ambience: str | None = None) -> None:
-    """Refuse ``--cues`` and ``--ambience`` values that name nothing, before any work is done.
-
-    Raises:
-        UsageError: Not a built-in name, and no such folder (cues) or file (ambience).
-    """
-    for key, value in (("cues", cues), ("ambience", ambience)):
-        why = sound_spec_problem(key, value, Path.cwd()) if value is not None else None
-        if why:
-            raise UsageError(f"--{key} {why}")
+    def warn(self, message: str) -> None:
+        click.echo(f"warning: {message}", err=True)
 
 
 def report_omissions(timeline: Timeline) -> None:

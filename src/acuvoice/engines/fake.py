@@ -9,7 +9,7 @@ import numpy as np
 
 from acuvoice.audio.buffer import Clip
 from acuvoice.engines.base import Availability, VoiceInfo
-from acuvoice.errors import UnknownEngineError
+from acuvoice.errors import UnknownVoiceError
 from acuvoice.measure import WordsPerMinute
 
 SAMPLE_RATE = 22_050
@@ -39,7 +39,7 @@ class FakeEngine:
 
     def resolve_voice(self, voice: str | None, language: str) -> VoiceInfo:
         if voice not in (None, "fake"):
-            raise UnknownEngineError(
+            raise UnknownVoiceError(
                 f"unknown voice {voice!r} for engine 'fake'; its only voice is 'fake'"
             )
         return self.VOICE

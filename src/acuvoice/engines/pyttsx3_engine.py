@@ -25,7 +25,7 @@ import numpy as np
 
 from acuvoice.audio.buffer import Clip, as_samples
 from acuvoice.engines.base import Availability, VoiceInfo
-from acuvoice.errors import EngineError
+from acuvoice.errors import EngineError, UnknownVoiceError
 
 #: The worker script, run by path: ``-m acuvoice.engines._pyttsx3_worker`` would import the
 #: whole ``acuvoice.engines`` package (numpy, pydantic) first, about 0.4 s per start.
@@ -442,9 +442,9 @@ class Pyttsx3Engine:
             : 8 - len(shown)
         ]
         shown += [i for i in ids if i not in shown][: max(0, 8 - len(shown))]
-        raise EngineError(
+        raise UnknownVoiceError(
             f"unknown pyttsx3 voice {voice!r}; valid ids include {', '.join(shown)} "
-            f"({len(ids)} in all: `acuvoice voices --engine pyttsx3` lists them)"
+            f"({len(ids)} in all: `acuvoice voices --all` lists them)"
         )
 
     def _best_for(self, language: str, voices: list[VoiceInfo]) -> VoiceInfo:
@@ -538,5 +538,5 @@ class Pyttsx3Engine:
         raise EngineError(
             f"pyttsx3 could not speak {preview!r} with voice {voice.id!r} "
             f"(tried twice: {'; then '.join(failures)}); try again, try another voice or "
-            f"--engine piper, or reinstall espeak-ng (sudo apt-get install --reinstall espeak-ng)"
+            f"the piper engine, or reinstall espeak-ng (sudo apt-get install --reinstall espeak-ng)"
         )

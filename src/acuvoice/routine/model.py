@@ -141,7 +141,8 @@ class Voice:
 
 @dataclass(frozen=True, slots=True)
 class Sound:
-    """Cue set and ambience; names or paths (resolved against the routine's folder)."""
+    """Cue set and ambience: built-in names, or absolute paths (the loader resolves a path
+    written in a routine against the routine's folder)."""
 
     cues: str = "bowl"
     ambience: str = "none"
@@ -150,12 +151,28 @@ class Sound:
 
 
 @dataclass(frozen=True, slots=True)
+class RoutineFile:
+    """One file a routine was read from, and the SHA-256 of its text.
+
+    Attributes:
+        path: Relative to the routine's own folder, with ``/`` separators (``routine.yaml``,
+            ``common/closing.yaml``); ``<text>`` for a routine given as YAML text.
+        sha256: Hex digest of the file's text as read (UTF-8).
+    """
+
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
 class Routine:
     """A loaded, validated routine with includes expanded and point codes resolved.
 
     Attributes:
         name: The built-in name or the file stem.
-        path: The file it came from (``None`` for routines made in code).
+        path: The file it came from (``None`` for routines made in code or given as text).
+        files: Every file read, the routine's own first, then its includes in the order
+            they are first used; what the content key and the manifest's hash cover.
         points: Custom points defined by the routine (and its includes), by code.
         steps: Every step, includes expanded, in order; the index is the timeline's ``step``.
     """
@@ -177,3 +194,4 @@ class Routine:
     safety_notice: bool = True
     cautions: tuple[str, ...] = ()
     points: tuple[Point, ...] = ()
+    files: tuple[RoutineFile, ...] = ()

@@ -1,0 +1,239 @@
+"""What a front end asks for: one render, as a frozen, typed request."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from acuvoice.errors import OutputError, UsageError
+from acuvoice.export.audio import AUDIO_FORMATS
+from acuvoice.points.library import PointLibrary
+from acuvoice.render import SessionOptions
+from acuvoice.routine.loader import (
+    builtin_routines,
+    load_routine,
+    load_routine_text,
+    resolve_routine_path,
+)
+from acuvoice.routine.model import Routine
+from acuvoice.validation import did_you_mean
+
+
+@dataclass(frozen=True, slots=True)
+class RoutineRef:
+    """Which routine: a built-in one by name, a file, or YAML text with no file behind it.
+
+    Exactly one of ``builtin``, ``path`` and ``text`` is set; use the constructors.
+
+    Attributes:
+        builtin: The name of a built-in routine (``acuvoice routines`` lists them).
+        path: An absolute path to a routine file.
+        text: The YAML of a routine (pasted into a page, sent to an API).
+        shown: How problems name the routine (what the user typed, ``<text>``...).
+        name: For text, the routine's name (it names the output files).
+    """
+
+    builtin: str | None = None
+    path: Path | None = None
+    text: str | None = None
+    shown: str | None = None
+    name: str = "routine"
+
+    def __post_init__(self) -> None:
+        given = [x is not None for x in (self.builtin, self.path, self.text)]
+        if sum(given) != 1:
+            raise UsageError("a routine is named by exactly one of: a built-in name, a file, text")
+        if self.path is not None and not self.path.is_absolute():
+            raise UsageError(f"a routine file must be given by an absolute path, not {self.path}")
+
+    @classmethod
+    def named(cls, name: str) -> RoutineRef:
+        """A built-in routine."""
+        return cls(builtin=name)
+
+    @classmethod
+    def file(cls, path: str | os.PathLike[str], *, shown: str | None = None) -> RoutineRef:
+        """A routine file (made absolute; ``~`` expanded)."""
+        absolute = Path(path).expanduser().absolute()
+        return cls(path=absolute, shown=shown or os.fspath(path))
+
+    @classmethod
+    def yaml(cls, text: str, *, name: str = "routine", shown: str = "<text>") -> RoutineRef:
+        """A routine given as YAML text; it may not include files or name sound files."""
+        return cls(text=text, name=name, shown=shown)
+
+    @classmethod
+    def from_argument(cls, value: str, cwd: Path) -> RoutineRef:
+        """What a user typed: a path (relative to ``cwd``) or a built-in routine's name.
+
+        A value that names an existing file, ends in ``.yaml``/``.yml`` or holds a folder
+        separator is a path; anything else is a built-in name.
+        """
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            path = cwd / path
+        if (
+            path.is_file()
+            or path.suffix.lower() in {".yaml", ".yml"}
+            or "/" in value
+            or os.sep in value
+        ):
+            return cls(path=path.absolute(), shown=value)
+        return cls(builtin=value)
+
+    def load(self, library: PointLibrary) -> Routine:
+        """Load and validate the routine.
+
+        Raises:
+            RoutineError: Unknown built-in name, or the routine is invalid (every problem).
+        """
+        if self.text is not None:
+            return load_routine_text(
+                self.text, name=self.name, shown=self.shown or "<text>", library=library
+            )
+        if self.path is not None:
+            return load_routine(self.path, library=library, shown=self.shown)
+        assert self.builtin is not None
+        builtins = builtin_routines()
+        if self.builtin not in builtins:
+            resolve_routine_path(self.builtin)  # raises with the list and a did-you-mean
+        return load_routine(builtins[self.builtin], library=library, shown=self.label)
+
+    @property
+    def label(self) -> str:
+        """How the routine is named in messages."""
+        if self.shown:
+            return self.shown
+        if self.builtin is not None:
+            return f"<built-in>/{self.builtin}.yaml"
+        return str(self.path)
+
+
+#: File suffixes and the format each holds.
+SUFFIX_FORMATS = {
+    **{name: name for name in AUDIO_FORMATS},
+    "m4b": "m4a",
+    "mp4": "m4a",
+    "aac": "m4a",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OutputChoices:
+    """What files a render writes.
+
+    Attributes:
+        format: ``mp3``, ``wav``, ``flac``, ``ogg`` or ``m4a``.
+        name: The audio file's name without its suffix; default: the routine's name.
+        suffix: The audio file's suffix when it is not the format's own (``m4b`` or ``mp4``
+            for M4A); default: the format's name.
+        channels: 1 (mono) or 2 (stereo).
+        bitrate_kbps: MP3 and M4A bit rate, 32 to 320.
+        chapters: Embed chapters (MP3 ID3 CHAP/CTOC, M4A chapter atoms).
+        stems: Also write the voice, cue and ambience stems (24-bit WAV).
+        transcript: Also write a WebVTT transcript beside the audio (bundles always have one).
+        bundle: Write every deliverable and ``manifest.json``: the audio, transcripts,
+            chapters, labels, the companion sheet, the cover.
+        pdf: In a bundle, print the companion sheet to PDF where Chromium is installed.
+    """
+
+    format: str = "mp3"
+    name: str | None = None
+    suffix: str | None = None
+    channels: int = 2
+    bitrate_kbps: int = 128
+    chapters: bool = True
+    stems: bool = False
+    transcript: bool = False
+    bundle: bool = False
+    pdf: bool = True
+
+    def check(self) -> None:
+        """Check the choices on their own.
+
+        Raises:
+            OutputError: An unknown format, a bad file name, channels or bit rate.
+        """
+        if self.format not in AUDIO_FORMATS:
+            raise OutputError(
+                f"unknown audio format {self.format!r}{did_you_mean(self.format, AUDIO_FORMATS)}; "
+                f"choose one of {', '.join(AUDIO_FORMATS)}"
+            )
+        if self.name is not None:
+            check_file_name(self.name)
+        if self.suffix is not None and SUFFIX_FORMATS.get(self.suffix.lower()) != self.format:
+            raise OutputError(f"a .{self.suffix} file cannot hold {self.format} audio")
+        if self.channels not in (1, 2):
+            raise OutputError(f"a session has 1 or 2 channels, not {self.channels}")
+        if not 32 <= self.bitrate_kbps <= 320:
+            raise OutputError(
+                f"the bit rate must be from 32 to 320 kbit/s, not {self.bitrate_kbps}"
+            )
+
+
+def check_file_name(name: str) -> None:
+    """Refuse a file name that is empty, hidden, or would leave its folder.
+
+    Raises:
+        OutputError: The name cannot be used.
+    """
+    if not name or name.strip() != name or name in {".", ".."}:
+        raise OutputError(f"{name!r} cannot be a file name")
+    if "/" in name or "\\" in name or "\0" in name:
+        raise OutputError(f"a file name may not hold a folder separator: {name!r}")
+    if name.startswith("."):
+        raise OutputError(f"{name!r} would be a hidden file; choose a name without a leading dot")
+
+
+@dataclass(frozen=True, slots=True)
+class TagOverrides:
+    """Tags to write instead of the routine's (``None`` keeps the default).
+
+    Defaults: the routine's title, its ``author`` as the artist (none without one), album
+    "acuvoice sessions", genre "Health & Fitness", the summary as comment, no year.
+    """
+
+    title: str | None = None
+    artist: str | None = None
+    album: str | None = None
+    genre: str | None = None
+    comment: str | None = None
+    year: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CoverChoice:
+    """The cover image: generated from the title (the default), an image file, or none."""
+
+    file: Path | None = None
+    generate: bool = True
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> CoverChoice:
+        """An image file (made absolute; ``~`` expanded)."""
+        return cls(file=Path(path).expanduser().absolute())
+
+    @classmethod
+    def none(cls) -> CoverChoice:
+        """No cover image."""
+        return cls(generate=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderRequest:
+    """Everything about one render; equal requests make equal files.
+
+    Attributes:
+        routine: Which routine.
+        session: Voice, target, profile, sounds, levels (``None`` fields keep the routine's).
+        output: Format, name, channels, bit rate, chapters, stems, transcript, bundle.
+        tags: Tag overrides.
+        cover: The cover image.
+    """
+
+    routine: RoutineRef
+    session: SessionOptions = field(default_factory=SessionOptions)
+    output: OutputChoices = field(default_factory=OutputChoices)
+    tags: TagOverrides = field(default_factory=TagOverrides)
+    cover: CoverChoice = field(default_factory=CoverChoice)
