@@ -334,3 +334,48 @@ def test_unknown_format_lists_the_transcript_formats() -> None:
     assert "did you mean" in str(info.value) or "'vtt'" in str(info.value)
     for name in ("vtt", "srt", "txt", "chapters-vtt"):
         assert name in SCRIPT_FORMATS and name in str(info.value)
+
+
+# --- the readable script ---------------------------------------------------------------------
+
+
+def one_of_each() -> Timeline:
+    return Timeline(
+        title="Once",
+        language="en",
+        duration_ms=20_000,
+        chapters=(Chapter(0, "Welcome"),),
+        events=(
+            Event(EventKind.SPEECH, 0, 1_000, text="Hello."),
+            Event(EventKind.BREATH, 1_000, 5_000, step=0, phase="in", cycle=1),
+            Event(EventKind.BREATH, 5_000, 9_000, step=0, phase="out", cycle=1),
+            Event(EventKind.CUE, 9_000, 9_600, step=1, sound="press"),
+            Event(EventKind.HOLD, 9_000, 19_000, step=1, point="LI4", side="left"),
+            Event(EventKind.CUE, 19_000, 19_700, step=1, sound="release"),
+        ),
+        points={"LI4": "Hegu"},
+    )
+
+
+def test_text_script_counts_one_of_a_kind_in_the_singular() -> None:
+    lines = format_script(one_of_each(), "text").splitlines()
+    assert lines[1] == "0:20 long, 1 chapter, 1 hold, 1 spoken phrase"
+    assert "0:01.000  [paced breathing, 1 cycle]" in lines
+
+
+def test_text_script_counts_none_and_several_in_the_plural() -> None:
+    once = one_of_each()
+    twice = Timeline(
+        title="Twice",
+        language="en",
+        duration_ms=20_000,
+        chapters=(Chapter(0, "Welcome"), Chapter(9_000, "Points")),
+        events=(
+            *once.events[:3],
+            Event(EventKind.BREATH, 9_000, 13_000, step=0, phase="in", cycle=2),
+            Event(EventKind.SPEECH, 13_000, 14_000, text="Again."),
+        ),
+    )
+    lines = format_script(twice, "text").splitlines()
+    assert lines[1] == "0:20 long, 2 chapters, 0 holds, 2 spoken phrases"
+    assert "0:01.000  [paced breathing, 2 cycles]" in lines
