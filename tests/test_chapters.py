@@ -18,7 +18,6 @@ from acuvoice.compiler import CompileOptions, compile_timeline
 from acuvoice.errors import ExportError
 from acuvoice.export.audio import AUDIO_FORMATS, write_chapters
 from acuvoice.export.chapters import (
-    PODCAST_CHAPTERS_VERSION,
     audacity_labels,
     chapter_spans,
     ffmetadata,
@@ -240,8 +239,24 @@ def test_empty_chapters_are_left_out() -> None:
     ]
 
 
-def test_version_constant() -> None:
-    assert PODCAST_CHAPTERS_VERSION == "1.2.0"
+def test_json_text_keeps_unicode_and_names_the_file() -> None:
+    timeline = Timeline(
+        title="Ruhe — 深呼吸",
+        language="de",
+        duration_ms=3_000,
+        chapters=(Chapter(0, "Atmen 🌿"),),
+        events=(),
+    )
+    text = podcast_chapters_json(timeline, file_name="ruhe.mp3")
+    assert "深呼吸" in text and "🌿" in text and "\\u" not in text  # UTF-8, not \u escapes
+    data = json.loads(text)
+    jsonschema.validate(data, PODCAST_CHAPTERS_SCHEMA, cls=jsonschema.Draft202012Validator)
+    assert data == {
+        "version": "1.2.0",
+        "title": "Ruhe — 深呼吸",
+        "fileName": "ruhe.mp3",
+        "chapters": [{"startTime": 0, "endTime": 3, "title": "Atmen 🌿", "toc": True}],
+    }
 
 
 # --- Audacity labels ---------------------------------------------------------------------------

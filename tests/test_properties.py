@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from acuvoice.compiler import CompileOptions, compile_timeline, cue_lengths, target_range
 from acuvoice.errors import CompileError, RoutineError
-from acuvoice.points.library import PointLibrary, builtin_library
+from acuvoice.points.library import builtin_library
 from acuvoice.routine.loader import load_routine
 from acuvoice.routine.model import (
     BreatheStep,
@@ -346,7 +346,3 @@ def test_durations_parse_or_explain(value: object) -> None:
         assert str(exc)
     else:
         assert 0 <= ms <= 6 * 3_600_000
-
-
-def test_library_is_the_one_under_test(library: PointLibrary) -> None:
-    assert library is LIBRARY
