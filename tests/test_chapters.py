@@ -16,8 +16,8 @@ import pytest
 
 from acuvoice.compiler import CompileOptions, compile_timeline
 from acuvoice.errors import ExportError
+from acuvoice.export.audio import AUDIO_FORMATS, write_chapters
 from acuvoice.export.chapters import (
-    PODCAST_CHAPTERS_VERSION,
     audacity_labels,
     chapter_spans,
     ffmetadata,
@@ -26,12 +26,14 @@ from acuvoice.export.chapters import (
     podcast_chapters_json,
     point_spans,
 )
+from acuvoice.export.tags import Tags, write_tags
 from acuvoice.measure import WordsPerMinute
 from acuvoice.points.library import PointLibrary
 from acuvoice.routine.loader import builtin_routines, load_routine
 from acuvoice.timeline import Chapter, Event, EventKind, Timeline
 
 from .conftest import WriteRoutine
+from .support import require_program
 
 # The Podcasting 2.0 JSON chapters format, version 1.2 (podcast-namespace,
 # docs/examples/chapters/jsonChapters.md), written down as a JSON Schema. It is stricter than
@@ -237,8 +239,24 @@ def test_empty_chapters_are_left_out() -> None:
     ]
 
 
-def test_version_constant() -> None:
-    assert PODCAST_CHAPTERS_VERSION == "1.2.0"
+def test_json_text_keeps_unicode_and_names_the_file() -> None:
+    timeline = Timeline(
+        title="Ruhe — 深呼吸",
+        language="de",
+        duration_ms=3_000,
+        chapters=(Chapter(0, "Atmen 🌿"),),
+        events=(),
+    )
+    text = podcast_chapters_json(timeline, file_name="ruhe.mp3")
+    assert "深呼吸" in text and "🌿" in text and "\\u" not in text  # UTF-8, not \u escapes
+    data = json.loads(text)
+    jsonschema.validate(data, PODCAST_CHAPTERS_SCHEMA, cls=jsonschema.Draft202012Validator)
+    assert data == {
+        "version": "1.2.0",
+        "title": "Ruhe — 深呼吸",
+        "fileName": "ruhe.mp3",
+        "chapters": [{"startTime": 0, "endTime": 3, "title": "Atmen 🌿", "toc": True}],
+    }
 
 
 # --- Audacity labels ---------------------------------------------------------------------------
@@ -417,3 +435,79 @@ def test_mutagen_reads_the_m4a_chapters_and_keeps_them_when_tagging(m4a: Path) -
     mp4.save()
     assert_chapters(m4a)
     assert [c.title for c in MP4(str(m4a)).chapters] == [title for _, title in want]
+
+
+# --- MP3: ID3v2 CHAP and CTOC ------------------------------------------------------------------
+
+# Lengths far apart, and non-ASCII titles whose UTF-8 and UTF-16 sizes differ (ID3v2.3 stores
+# text as UTF-16): sorted by size or by title, these would not come out in time order.
+MP3_CHAPTERS = [
+    (0, 1_500, "Welcome, and a long, slow settling in before anything else happens at all"),
+    (1_500, 3_000, "Ü"),
+    (3_000, 4_200, "深呼吸と休息 🌿"),
+    (4_200, 6_000, "Points"),
+    (6_000, 7_700, "Ruhe — ñ ✓ çà"),
+    (7_700, 8_300, "B"),
+    (8_300, 10_000, "Ending: the last few breaths, then the closing words and the final bowl"),
+]
+
+
+@pytest.fixture
+def mp3(tmp_path: Path) -> Path:
+    """Ten seconds of MP3, made by ffmpeg as the renderer does."""
+    ffmpeg = require_program("ffmpeg")
+    rate = 44_100
+    t = np.arange(10 * rate, dtype=np.float64) / rate
+    audio = (0.2 * np.sin(2 * np.pi * 440.0 * t)).astype("<f4")
+    out = tmp_path / "session.mp3"
+    args = [ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+            "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
+            "-c:a", "libmp3lame", "-b:a", "128k", "-f", "mp3", str(out)]  # fmt: skip
+    subprocess.run(args, input=audio.tobytes(), capture_output=True, check=True)
+    return out
+
+
+@pytest.mark.parametrize("then_tags", [False, True], ids=["chapters", "chapters-then-tags"])
+def test_mp3_chapters_hold_only_their_titles_stored_in_time_order(
+    mp3: Path, then_tags: bool
+) -> None:
+    from mutagen import id3
+
+    write_chapters(mp3, AUDIO_FORMATS["mp3"], MP3_CHAPTERS)
+    if then_tags:  # as the renderer does: tags merged into the tag the chapters made
+        write_tags(mp3, "mp3", Tags(title="Session", artist="Mei Lin", year="2026"))
+
+    ffprobe = require_program("ffprobe", "ffmpeg")
+    shown = json.loads(
+        subprocess.run(
+            [ffprobe, "-v", "error", "-show_chapters", "-of", "json", str(mp3)],
+            capture_output=True,
+            check=True,
+        ).stdout
+    )["chapters"]
+    assert [c["tags"] for c in shown] == [{"title": title} for _, _, title in MP3_CHAPTERS]
+    assert [(round(float(c["start_time"]) * 1000), round(float(c["end_time"]) * 1000))
+            for c in shown] == [(s, e) for s, e, _ in MP3_CHAPTERS]  # fmt: skip
+
+    tag = id3.ID3(mp3)
+    assert tag.version == (2, 3, 0)
+    stored = tag.getall("CHAP")  # in the order the frames are stored in the file
+    assert [(c.start_time, c.end_time, c.sub_frames["TIT2"].text) for c in stored] == [
+        (s, e, [title]) for s, e, title in MP3_CHAPTERS
+    ]
+    assert all(list(c.sub_frames) == ["TIT2"] for c in stored)
+    [toc] = tag.getall("CTOC")
+    assert toc.flags == id3.CTOCFlags.TOP_LEVEL | id3.CTOCFlags.ORDERED
+    assert toc.child_element_ids == [c.element_id for c in stored]
+    assert not tag.getall("TXXX")
+
+
+def test_mp3_chapters_keep_time_order_up_to_the_most_a_ctoc_can_list(mp3: Path) -> None:
+    from mutagen import id3
+
+    # A CTOC counts its entries in one byte: 255 chapters, titles of 0 to 11 characters
+    # (an empty one has no TIT2 at all).
+    chapters = [(i * 39, (i + 1) * 39, "x" * (i % 7) + "é" * (i % 6)) for i in range(255)]
+    write_chapters(mp3, AUDIO_FORMATS["mp3"], chapters)
+    stored = id3.ID3(mp3).getall("CHAP")
+    assert [c.start_time for c in stored] == [s for s, _, _ in chapters]

@@ -292,6 +292,29 @@ def test_each_mistake_has_a_positioned_message(
     assert any(m.startswith(f"{path}:") and expected in m for m in messages), messages
 
 
+@pytest.mark.parametrize(
+    ("body", "where", "message"),
+    [
+        ("steps:\n\t- say: hi\n", "4:1", "this line is indented with a tab; indent with spaces, not tabs"),
+        ("steps:\n  - say: hi\n  \tthen: 3s\n", "5:3", "this line is indented with a tab; indent with spaces, not tabs"),
+        ("voice:\r\n\tengine: auto\r\n", "4:1", "this line is indented with a tab; indent with spaces, not tabs"),
+        ("steps:\n  -\tsay: hi\n", "4:4", "a tab where YAML needs a space; use spaces, not tabs"),
+    ],
+)  # fmt: skip
+def test_a_tab_says_to_use_spaces(
+    write_routine: WriteRoutine, body: str, where: str, message: str
+) -> None:
+    path = write_routine("acuvoice: 1\ntitle: x\n" + body)
+    with pytest.raises(RoutineError) as exc:
+        load_routine(path)
+    assert problems(exc) == [f"{path}:{where}: YAML syntax error: {message}"]
+
+
+def test_a_tab_inside_quotes_is_text(write_routine: WriteRoutine) -> None:
+    routine = load_routine(write_routine('acuvoice: 1\ntitle: "a\tb"\nsteps: [{say: hi}]\n'))
+    assert routine.title == "a\tb"
+
+
 def test_unknown_point_alone_is_an_unknown_point_error(write_routine: WriteRoutine) -> None:
     path = write_routine("acuvoice: 1\ntitle: x\nsteps:\n  - press: Hegoo\n")
     with pytest.raises(UnknownPointError) as exc:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from acuvoice.compiler import CompileOptions, compile_timeline, cue_lengths
+from acuvoice.compiler import CompileOptions, compile_timeline, cue_lengths, target_range
 from acuvoice.errors import CompileError, RoutineError
-from acuvoice.points.library import PointLibrary, builtin_library
+from acuvoice.points.library import builtin_library
 from acuvoice.routine.loader import load_routine
 from acuvoice.routine.model import (
     BreatheStep,
@@ -29,7 +31,7 @@ from acuvoice.routine.model import (
     Step,
     Technique,
 )
-from acuvoice.timeline import EventKind, timing_violations
+from acuvoice.timeline import EventKind, Timeline, timing_violations
 from acuvoice.units import parse_duration_ms
 
 LIBRARY = builtin_library()
@@ -104,28 +106,163 @@ def test_any_routine_obeys_the_timing_rules(steps: list[Step], safety: bool, cue
         assert hold.step is not None and hold.duration_ms == written[hold.step]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    steps=st.lists(STEPS, min_size=1, max_size=10),
-    target=st.integers(30_000, 3 * 3_600_000),
+_LENGTH = re.compile(
+    r"(?:(?P<h>\d+) h (?P<hm>\d+) min|(?P<m>\d+) min(?: (?P<ms_>\d+) s)?|(?P<s>[\d.]+) s"
+    r"|(?P<milli>\d+) ms|(?:(?P<ch>\d+):)?(?P<cm>\d+):(?P<cs>\d\d)\.(?P<cms>\d{3}))"
 )
-def test_any_target_is_met_exactly_or_refused_with_the_range(
-    steps: list[Step], target: int
-) -> None:
-    routine = Routine(title="Generated", steps=tuple(steps))
-    try:
-        timeline = compile_timeline(
-            routine, LIBRARY, fake_measure, CompileOptions(target_ms=target)
-        )
-    except CompileError as exc:
-        assert "it can last from" in str(exc)
-        return
-    assert timeline.duration_ms == target
-    assert timing_violations(timeline) == []
+
+
+def spoken_length_ms(text: str) -> int:
+    """Read back a length as the error messages write it ("12 min 5 s", "1 h 3 min", "4:05.250")."""
+    m = _LENGTH.fullmatch(text)
+    assert m, f"not a length: {text!r}"
+    g = {k: int(v) if v and k != "s" else v for k, v in m.groupdict().items()}
+    if g["h"] is not None:
+        return (g["h"] * 60 + g["hm"]) * 60_000
+    if g["m"] is not None:
+        return g["m"] * 60_000 + (g["ms_"] or 0) * 1000
+    if g["s"] is not None:
+        return round(float(g["s"]) * 1000)
+    if g["milli"] is not None:
+        return g["milli"]
+    return ((g["ch"] or 0) * 3600 + g["cm"] * 60 + g["cs"]) * 1000 + g["cms"]
+
+
+def assert_holds_within_bounds(timeline: Timeline, steps: list[Step]) -> None:
     for hold in timeline.of_kind(EventKind.HOLD):
         step = steps[hold.step or 0]
         assert isinstance(step, PressStep)
         assert min(10_000, step.hold_ms) <= hold.duration_ms <= max(300_000, step.hold_ms)
+
+
+# Few and short elastic parts beside breathing, so whole cycles matter: routines without
+# press steps, with short pauses, and long breathing cycles.
+BREATHY_STEPS: st.SearchStrategy[Step] = st.one_of(
+    st.builds(SayStep, text=TEXT, then_ms=st.integers(0, 2_000), origin=st.just(HERE)),
+    st.builds(
+        PauseStep, pause_ms=st.integers(1, 6_000), elastic=st.booleans(), origin=st.just(HERE)
+    ),
+    st.builds(
+        BreatheStep,
+        cycles=st.integers(1, 6),
+        inhale_ms=st.integers(1_000, 20_000),
+        exhale_ms=st.integers(1_000, 20_000),
+        hold_ms=st.integers(0, 10_000),
+        guide=st.sampled_from(list(BreathGuide)),
+        origin=st.just(HERE),
+    ),
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    steps=st.lists(STEPS, min_size=1, max_size=10)
+    | st.lists(BREATHY_STEPS, min_size=1, max_size=6),
+    cues=st.sampled_from(["bowl", "none"]),
+    data=st.data(),
+)
+def test_every_target_in_the_range_is_met_and_every_other_refused_naming_it(
+    steps: list[Step], cues: str, data: st.DataObject
+) -> None:
+    routine = Routine(title="Generated", steps=tuple(steps))
+    options = CompileOptions(cue_ms=cue_lengths(cues))
+    shortest, longest = target_range(routine, LIBRARY, fake_measure, options)
+    natural = compile_timeline(routine, LIBRARY, fake_measure, options).duration_ms
+    assert shortest <= natural <= longest
+    inside = data.draw(st.lists(st.integers(shortest, longest), min_size=1, max_size=4))
+    for target in (shortest, longest, *inside):
+        fitted = CompileOptions(target_ms=target, cue_ms=options.cue_ms)
+        timeline = compile_timeline(routine, LIBRARY, fake_measure, fitted)
+        assert timeline.duration_ms == target
+        assert timing_violations(timeline) == []
+        assert_holds_within_bounds(timeline, steps)
+    below = [data.draw(st.integers(1, shortest - 1))] if shortest > 1 else []
+    above = data.draw(st.integers(longest + 1, longest + 3_600_000))
+    for target in (*below, above):
+        fitted = CompileOptions(target_ms=target, cue_ms=options.cue_ms)
+        with pytest.raises(CompileError) as refused:
+            compile_timeline(routine, LIBRARY, fake_measure, fitted)
+        named = re.search(r"it can last from (.+) to (.+)\. Choose", str(refused.value))
+        assert named, str(refused.value)
+        # The range as written: rounded inwards (so what it names can be met), by less
+        # than the unit it is written in.
+        lo, hi = (spoken_length_ms(x) for x in named.groups())
+        assert shortest <= lo <= hi <= longest
+        assert lo - shortest < (60_000 if lo >= 3_600_000 else 1000)
+        assert longest - hi < (60_000 if hi >= 3_600_000 else 1000)
+
+
+def breathing_routine(*steps: Step) -> tuple[Routine, int]:
+    """A routine of ``steps`` and its length without a target."""
+    routine = Routine(title="Breaths", steps=steps, safety_notice=False)
+    return routine, compile_timeline(routine, LIBRARY, fake_measure).duration_ms
+
+
+def breathe(cycles: int) -> BreatheStep:
+    return BreatheStep(cycles, 4_000, 6_000, 0, BreathGuide.TONES, HERE)
+
+
+def test_breathing_moves_one_cycle_at_a_time_to_meet_targets_between_counts() -> None:
+    # Both steps gain their fifth 10 s cycle at one common factor (4.5 / 4), and the 4 s
+    # pause (1 s to 16 s) cannot take up 20 s: with 4 + 4 cycles the session lasts at most
+    # 12 s over its natural length, with 5 + 5 at least 17 s. One step with 5 cycles
+    # and the pause meet what lies between.
+    routine, natural = breathing_routine(
+        breathe(4), breathe(4), PauseStep(4_000, elastic=True, origin=HERE)
+    )
+    # By hand: 1..16 cycles of 10 s each (was 4), the pause 1 s..16 s (was 4 s).
+    assert target_range(routine, LIBRARY, fake_measure) == (
+        natural - 2 * 30_000 - 3_000,
+        natural + 2 * 120_000 + 12_000,
+    )
+    for target in (natural + 12_001, natural + 14_500, natural + 16_999):
+        timeline = compile_timeline(
+            routine, LIBRARY, fake_measure, CompileOptions(target_ms=target)
+        )
+        assert timeline.duration_ms == target
+        assert timing_violations(timeline) == []
+        cycles = [
+            max(e.cycle or 0 for e in timeline.of_kind(EventKind.BREATH) if e.step == i)
+            for i in (0, 1)
+        ]
+        assert sorted(cycles) == [4, 5]
+
+
+def test_a_cycle_longer_than_the_pause_is_bridged_by_shorter_breathing() -> None:
+    # A 20 s cycle (2 written) beside 5 s cycles (4 written) and a 2 s pause (0.5 s to 8 s).
+    # At the factor where the long one gains its third cycle (1.25) the short one has 5:
+    # 5 + 2 cycles end 11 s over the natural length at most, 5 + 3 begin 23.5 s over.
+    # Fewer short cycles with the third long one meet the targets between.
+    short = BreatheStep(4, 2_000, 3_000, 0, BreathGuide.TONES, HERE)
+    long_ = BreatheStep(2, 8_000, 12_000, 0, BreathGuide.TONES, HERE)
+    routine, natural = breathing_routine(short, long_, PauseStep(2_000, elastic=True, origin=HERE))
+    # By hand: short 1..16 cycles of 5 s, long 1..8 cycles of 20 s, the pause 0.5 s..8 s.
+    assert target_range(routine, LIBRARY, fake_measure) == (
+        natural - 3 * 5_000 - 20_000 - 1_500,
+        natural + 12 * 5_000 + 6 * 20_000 + 6_000,
+    )
+    for target in (natural + 11_001, natural + 15_000, natural + 23_499):
+        timeline = compile_timeline(
+            routine, LIBRARY, fake_measure, CompileOptions(target_ms=target)
+        )
+        assert timeline.duration_ms == target
+        assert timing_violations(timeline) == []
+
+
+def test_breathing_longer_than_the_rest_can_absorb_keeps_its_cycles() -> None:
+    # The pause stretches from 0.5 s to 8 s: not across a 10 s cycle, so a range over every
+    # count of cycles would have holes; the cycles stay as written and the range has none.
+    routine, natural = breathing_routine(breathe(2), PauseStep(2_000, elastic=True, origin=HERE))
+    shortest, longest = target_range(routine, LIBRARY, fake_measure)
+    assert (shortest, longest) == (natural - 1_500, natural + 6_000)
+    for target in range(shortest, longest + 1, 250):
+        timeline = compile_timeline(
+            routine, LIBRARY, fake_measure, CompileOptions(target_ms=target)
+        )
+        assert timeline.duration_ms == target
+        assert len(timeline.of_kind(EventKind.BREATH)) == 2 * 2  # in and out, two cycles
+    with pytest.raises(CompileError, match="breathing keeps its number of cycles"):
+        compile_timeline(routine, LIBRARY, fake_measure, CompileOptions(target_ms=natural + 10_000))
 
 
 YAML_VALUES = st.recursive(
@@ -209,7 +346,3 @@ def test_durations_parse_or_explain(value: object) -> None:
         assert str(exc)
     else:
         assert 0 <= ms <= 6 * 3_600_000
-
-
-def test_library_is_the_one_under_test(library: PointLibrary) -> None:
-    assert library is LIBRARY

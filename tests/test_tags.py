@@ -22,7 +22,14 @@ from PIL import Image, ImageDraw
 
 from acuvoice.errors import ExportError, UsageError
 from acuvoice.export.cover import generate_cover
-from acuvoice.export.tags import MAX_COVER_PX, Tags, iso639_2, read_cover, write_tags
+from acuvoice.export.tags import (
+    MAX_COVER_PX,
+    Tags,
+    check_year,
+    iso639_2,
+    read_cover,
+    write_tags,
+)
 
 FFMPEG = shutil.which("ffmpeg")
 FFPROBE = shutil.which("ffprobe")
@@ -394,10 +401,57 @@ def test_a_cover_whose_type_disagrees_is_an_export_error(tmp_path: Path, png_cov
         write_tags(path, "flac", Tags(cover=b"GIF89a....", cover_mime="image/gif"))
 
 
-def test_a_year_that_is_not_a_year_is_an_export_error(tmp_path: Path) -> None:
+# -- the year ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [("2026", "2026"), ("2026-11", "2026-11"), ("2026-11-24", "2026-11-24"),
+     ("2024-02-29", "2024-02-29"), (" 1999-12-31\n", "1999-12-31"), ("0001", "0001")],
+)  # fmt: skip
+def test_years_months_and_calendar_dates_are_accepted(value: str, kept: str) -> None:
+    assert check_year(value) == kept
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["soon", "", "26", "20261", "2026-1", "2026-11-4", "2026/11/24", "24-11-2026", "2026-11-24T10:00",
+     "２０２６", "2026 11"],
+)  # fmt: skip
+def test_what_is_not_a_year_is_refused_in_library_words(value: str) -> None:
+    with pytest.raises(UsageError) as info:
+        check_year(value)
+    assert str(info.value) == f"{value!r} is not a year like 2026 or a date like 2026-11-24"
+
+
+@pytest.mark.parametrize("value", ["2026-02-30", "2023-02-29", "2026-13", "2026-00", "2026-04-31",
+                                   "2026-01-00", "0000"])  # fmt: skip
+def test_a_date_not_on_the_calendar_is_refused(value: str) -> None:
+    with pytest.raises(UsageError) as info:
+        check_year(value)
+    assert str(info.value) == (
+        f"{value!r} is not a date on the calendar; give a year like 2026 or a date like 2026-11-24"
+    )
+    assert "--" not in str(info.value)  # no command-line flags: every front end shows it
+
+
+def test_write_tags_refuses_a_bad_year_before_touching_the_file(tmp_path: Path) -> None:
     path = make_audio(tmp_path / "session.flac", "flac")
-    with pytest.raises(ExportError, match="'spring' is not a year like 2025"):
-        write_tags(path, "flac", Tags(year="spring"))
+    before = path.read_bytes()
+    for year in ("spring", "2026-02-30"):
+        with pytest.raises(UsageError, match=rf"^'{year}' is not a"):
+            write_tags(path, "flac", Tags(title="x", year=year))
+    assert path.read_bytes() == before
+
+
+def test_a_year_and_month_is_written(tmp_path: Path) -> None:
+    wav = make_audio(tmp_path / "session.wav", "wav")
+    write_tags(wav, "wav", Tags(year=" 2026-11 "))
+    raw = untranslated_id3(wav, "wav")
+    assert raw["TYER"].text == ["2026"] and "TDAT" not in raw  # v2.3 has no month alone
+    flac = make_audio(tmp_path / "session.flac", "flac")
+    write_tags(flac, "flac", Tags(year=" 2026-11 "))
+    assert FLAC(flac)["date"] == ["2026-11"]
 
 
 # -- generate_cover ----------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 The routine's steps become a flat list of blocks (speech, gaps, cues, holds, breathing).
 With a target length, the elastic blocks (holds, elastic pauses, find times, breathing
 cycles) are scaled by one common factor, each within its bounds, so the session lasts the
-target to the millisecond. The blocks are then laid out in time as events.
+target to the millisecond: breathing takes the whole number of cycles nearest that factor
+that leaves the continuous parts able to take up the rest. ``target_range`` says which
+targets can be met. The blocks are then laid out in time as events.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from acuvoice.routine.model import (
     Step,
 )
 from acuvoice.timeline import Chapter, Event, EventKind, Omission, Timeline, sort_events
-from acuvoice.units import MAX_SESSION_MS, describe_ms, round_ms
+from acuvoice.units import MAX_SESSION_MS, describe_ms, format_ms, round_ms
 from acuvoice.validation import did_you_mean
 
 #: Cue lengths used until real cue sounds are measured (the renderer passes real lengths).
@@ -186,15 +188,10 @@ def compile_timeline(
 
     Raises:
         CompileError: The routine is unsuitable for the listener profile, an ``--avoid``
-            condition is unknown, or the target length cannot be met.
+            condition is unknown, or the target length is outside :func:`target_range`.
     """
     options = options or CompileOptions()
-    library = library.with_points(routine.points) if routine.points else library
-    catalog = load_catalog(routine.language)
-    avoid = _check_avoid(routine, library, options.avoid)
-    omitted = _omissions(routine, library, avoid)
-    builder = _Builder(routine, library, catalog, options, omitted)
-    blocks = builder.build()
+    library, catalog, avoid, omitted, blocks = _prepare(routine, library, options)
     measured = _Measured(measure)
     target = options.target_ms if options.target_ms is not None else routine.target_ms
     sizes = _fit(blocks, measured, options, target or None)
@@ -230,6 +227,57 @@ def check_profile(
     """
     library = library.with_points(routine.points) if routine.points else library
     return _check_avoid(routine, library, avoid)
+
+
+def _prepare(
+    routine: Routine, library: PointLibrary, options: CompileOptions
+) -> tuple[PointLibrary, Catalog, tuple[str, ...], list[Omission], list[_Block]]:
+    """The library with the routine's points, the catalog, the profile, omissions and blocks."""
+    library = library.with_points(routine.points) if routine.points else library
+    catalog = load_catalog(routine.language)
+    avoid = _check_avoid(routine, library, options.avoid)
+    omitted = _omissions(routine, library, avoid)
+    blocks = _Builder(routine, library, catalog, options, omitted).build()
+    return library, catalog, avoid, omitted, blocks
+
+
+def target_range(
+    routine: Routine,
+    library: PointLibrary,
+    measure: Measure,
+    options: CompileOptions | None = None,
+) -> tuple[int, int]:
+    """The shortest and longest session (ms) that fitting to a target can make.
+
+    Every whole millisecond from the first to the second, both included, is a target that
+    :func:`compile_timeline` meets exactly, holding the timing rules and the fitting bounds
+    (holds 10 s to 5 min unless written outside it, other parts 1/4 to 4 times their length);
+    every other target is refused with a :class:`CompileError` naming this range. The range
+    always holds the length the routine has without a target (up to the 6-hour limit).
+
+    Breathing changes by whole cycles while holds, pauses and find times change by the
+    millisecond. A breathe step whose cycle is longer than what the rest can stretch across
+    would leave gaps of lengths no count of cycles reaches; such a step keeps its written
+    number of cycles, so the range has no gaps. That only happens in routines with few or
+    short elastic parts (no press step, short pauses).
+
+    Args:
+        routine: A loaded routine.
+        library: The point library.
+        measure: ``measure(text) -> ms``, as for :func:`compile_timeline`.
+        options: Listener profile, cue lengths and pacing; ``target_ms`` is ignored.
+
+    Returns:
+        ``(shortest_ms, longest_ms)``; the longest is at most 6 hours.
+
+    Raises:
+        CompileError: As :func:`compile_timeline` does for the profile, or the session would
+            last more than 6 hours even at its shortest.
+    """
+    options = options or CompileOptions()
+    _, _, _, _, blocks = _prepare(routine, library, options)
+    plan = _plan(blocks, _Measured(measure), options)
+    return plan.shortest_ms, plan.longest_ms
 
 
 def _check_avoid(
@@ -430,6 +478,33 @@ class _Elastic:
         return value
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What target fitting can do with a routine's blocks.
+
+    Attributes:
+        fixed_ms: Everything that never changes: narration, cues, fixed gaps.
+        smooth: Continuous parts (holds, elastic pauses, find times), in ms.
+        breaths: Breathing that changes by whole cycles, shortest cycle first.
+        frozen: Breathing whose cycle is longer than the other parts can take up; it keeps
+            its written number of cycles (otherwise some targets would fall between counts).
+        shortest_ms: The shortest session fitting can make.
+        longest_ms: The longest one (at most 6 hours).
+    """
+
+    fixed_ms: int
+    smooth: tuple[_Elastic, ...]
+    breaths: tuple[_Elastic, ...]
+    frozen: tuple[_Elastic, ...]
+    shortest_ms: int
+    longest_ms: int
+
+    @property
+    def base_ms(self) -> int:
+        """The fixed parts plus the breathing that keeps its cycles."""
+        return self.fixed_ms + sum(e.written * e.unit_ms for e in self.frozen)
+
+
 def _elastic_parts(blocks: list[_Block], pacing: Pacing) -> tuple[list[_Elastic], list[_Elastic]]:
     """(continuous parts in ms, breathing parts in cycles)."""
     smooth: list[_Elastic] = []
@@ -461,45 +536,91 @@ def _fixed_ms(block: _Block, measured: _Measured, cue_ms: Mapping[str, int]) -> 
     return 0
 
 
+def _plan(blocks: list[_Block], measured: _Measured, options: CompileOptions) -> _Plan:
+    """The parts fitting may change, and the range of lengths they can reach without gaps.
+
+    The continuous parts reach every whole millisecond between their shortest and longest
+    sum. Breathing moves by whole cycles; taken shortest cycle first, a breathing part whose
+    cycle is at most one millisecond longer than the span already reachable keeps that span
+    gapless (each extra cycle lands inside or right after it) and widens it. A longer cycle
+    would leave lengths that no count of cycles reaches, so that part keeps its cycles.
+    """
+    smooth, breathing = _elastic_parts(blocks, options.pacing)
+    fixed = sum(_fixed_ms(b, measured, options.cue_ms) for b in blocks)
+    lo = sum(e.lo for e in smooth)
+    hi = sum(e.hi for e in smooth)
+    breaths: list[_Elastic] = []
+    frozen: list[_Elastic] = []
+    for e in sorted(breathing, key=lambda e: e.unit_ms):
+        if e.unit_ms <= hi - lo + 1:
+            breaths.append(e)
+            lo += e.lo * e.unit_ms
+            hi += e.hi * e.unit_ms
+        else:
+            frozen.append(e)
+    base = fixed + sum(e.written * e.unit_ms for e in frozen)
+    if base + lo > MAX_SESSION_MS:
+        raise CompileError(
+            f"the session would last at least {describe_ms(base + lo)}; the most is 6 hours"
+        )
+    return _Plan(
+        fixed,
+        tuple(smooth),
+        tuple(breaths),
+        tuple(frozen),
+        base + lo,
+        min(base + hi, MAX_SESSION_MS),
+    )
+
+
 def _fit(
     blocks: list[_Block], measured: _Measured, options: CompileOptions, target: int | None
 ) -> dict[int, int]:
     """Sizes of the elastic blocks (ms, or cycles for breathing), fitted to ``target``."""
-    smooth, breaths = _elastic_parts(blocks, options.pacing)
-    fixed = sum(_fixed_ms(b, measured, options.cue_ms) for b in blocks)
-    written = {e.index: e.written for e in (*smooth, *breaths)}
     if target is None:
-        total = fixed + sum(e.written * e.unit_ms for e in (*smooth, *breaths))
+        parts = [e for group in _elastic_parts(blocks, options.pacing) for e in group]
+        fixed = sum(_fixed_ms(b, measured, options.cue_ms) for b in blocks)
+        total = fixed + sum(e.written * e.unit_ms for e in parts)
         if total > MAX_SESSION_MS:
             raise CompileError(f"the session would last {describe_ms(total)}; the most is 6 hours")
-        return written
+        return {e.index: e.written for e in parts}
+    plan = _plan(blocks, measured, options)
+    if not plan.shortest_ms <= target <= plan.longest_ms:
+        raise CompileError(_range_message(target, plan))
+    smooth, breaths, base = plan.smooth, plan.breaths, plan.base_ms
 
-    def total_at(factor: float, cycles: Mapping[int, float] | None = None) -> float:
-        out = fixed + sum(e.at(factor) for e in smooth)
+    def total_at(factor: float, cycles: Mapping[int, int] | None = None) -> float:
+        out = base + sum(e.at(factor) for e in smooth)
         for e in breaths:
             n = cycles[e.index] if cycles is not None else e.at(factor)
             out += n * e.unit_ms
         return out
 
     top = max([options.pacing.max_factor, *(e.hi / max(e.written, 1) for e in smooth)]) * 2
-    shortest, longest = total_at(0.0), total_at(top)
-    if not shortest - 0.5 <= target <= longest + 0.5:
-        raise CompileError(_range_message(target, shortest, longest, fixed))
-    # The smallest factor that reaches the target; breathing jumps a whole cycle at a time,
-    # so fix its cycle count there (or just below), then solve the continuous parts exactly.
-    factor = _bisect(lambda f: total_at(f) >= target, 0.0, top)
-    for probe in (factor, max(0.0, factor - 1e-9)):
-        cycles = {e.index: e.at(probe) for e in breaths}
-        lo_total, hi_total = total_at(0.0, cycles), total_at(top, cycles)
-        if lo_total - 0.5 <= target <= hi_total + 0.5:
-            break
-    else:
-        raise CompileError(_range_message(target, shortest, longest, fixed))
-    f = _bisect(lambda x: total_at(x, cycles) >= target, 0.0, top)
+    # The smallest common factor that reaches the target gives each breathing part its count
+    # of cycles. Several parts may gain a cycle at that same factor, together more than the
+    # continuous parts can take up: then parts give back the cycle gained there, shortest
+    # cycle first, until the continuous parts can take up the rest.
+    below, factor = _bisect(lambda f: total_at(f) >= target, 0.0, top)
+    cycles = {e.index: int(e.at(factor)) for e in breaths}
+    span = (sum(e.lo for e in smooth), sum(e.hi for e in smooth))
+
+    def rest() -> int:
+        return target - base - sum(cycles[e.index] * e.unit_ms for e in breaths)
+
+    for e in breaths:
+        while rest() < span[0] and cycles[e.index] > e.at(below):
+            cycles[e.index] -= 1
+    if not span[0] <= rest() <= span[1]:
+        # Only a longer cycle than the continuous parts span gets here; the shorter
+        # breathing parts bridge it (that is what _plan checked).
+        cycles = _settle_cycles(breaths, span, target - base, cycles)
+    _, f = _bisect(lambda x: total_at(x, cycles) >= target, 0.0, top)
     sizes = {e.index: round_ms(e.at(f)) for e in smooth}
-    sizes.update({i: int(n) for i, n in cycles.items()})
+    sizes.update(cycles)
+    sizes.update({e.index: e.written for e in plan.frozen})
     residual = target - (
-        fixed
+        base
         + sum(sizes[e.index] for e in smooth)
         + sum(sizes[e.index] * e.unit_ms for e in breaths)
     )
@@ -511,33 +632,77 @@ def _fit(
         step = max(residual, room) if residual < 0 else min(residual, room)
         sizes[e.index] += step
         residual -= step
-    if abs(residual) > 1000:
-        raise CompileError(_range_message(target, shortest, longest, fixed))
+    if residual:
+        raise AssertionError(f"fitting to {target} ms left {residual} ms over (a bug)")
     return sizes
 
 
-def _bisect(reached: Callable[[float], bool], lo: float, hi: float) -> float:
+def _settle_cycles(
+    breaths: tuple[_Elastic, ...], span: tuple[int, int], total: int, wanted: Mapping[int, int]
+) -> dict[int, int]:
+    """Cycle counts as near ``wanted`` as lets the continuous parts (``span``) fill ``total``.
+
+    ``breaths`` come shortest cycle first, each cycle no longer than the span of the
+    continuous parts and the breathing before it, so every total in between is reachable.
+    Longest cycle first, each part takes the count nearest the wanted one that leaves a
+    remainder the parts before it can still reach.
+    """
+    lo = span[0] + sum(e.lo * e.unit_ms for e in breaths)
+    hi = span[1] + sum(e.hi * e.unit_ms for e in breaths)
+    cycles: dict[int, int] = {}
+    for e in reversed(breaths):
+        lo -= e.lo * e.unit_ms
+        hi -= e.hi * e.unit_ms
+        fewest = max(e.lo, -((hi - total) // e.unit_ms))
+        most = min(e.hi, (total - lo) // e.unit_ms)
+        cycles[e.index] = min(max(wanted[e.index], fewest), most)
+        total -= cycles[e.index] * e.unit_ms
+    return cycles
+
+
+def _bisect(reached: Callable[[float], bool], lo: float, hi: float) -> tuple[float, float]:
+    """Narrow ``(lo, hi)`` around where ``reached`` turns true (it must be true at ``hi``)."""
     for _ in range(100):
         mid = (lo + hi) / 2
         if reached(mid):
             hi = mid
         else:
             lo = mid
-    return hi
+    return lo, hi
 
 
-def _range_message(target: int, shortest: float, longest: float, fixed: int) -> str:
-    lo, hi = describe_ms(round_ms(shortest)), describe_ms(round_ms(longest))
-    if target < fixed:
-        why = f"the narration alone lasts {describe_ms(fixed)}"
+def _range_message(target: int, plan: _Plan) -> str:
+    if target < plan.fixed_ms:
+        why = f"the narration alone lasts {describe_ms(plan.fixed_ms)}"
+    elif target > MAX_SESSION_MS:
+        why = "a session lasts at most 6 hours"
     else:
         why = (
             "holds stay between 10 s and 5 min and other parts within 1/4 and 4 times their length"
         )
+        if plan.frozen:
+            why += (
+                ", and breathing keeps its number of cycles where the rest cannot take up "
+                "a whole cycle"
+            )
     return (
         f"cannot fit the session to {describe_ms(target)}: {why}; with this voice it can last "
-        f"from {lo} to {hi}. Choose a target in that range, or change the routine."
+        f"from {_describe_range(plan.shortest_ms, plan.longest_ms)}. Choose a target in that "
+        "range, or change the routine."
     )
+
+
+def _describe_range(lo: int, hi: int) -> str:
+    """``"A to B"`` with A rounded up and B down to what is shown, so both can be met."""
+
+    def step(ms: int) -> int:
+        return 60_000 if ms >= 3_600_000 else 1000 if ms >= 1000 else 1
+
+    shown_lo = -(-lo // step(lo)) * step(lo)
+    shown_hi = hi // step(hi) * step(hi)
+    if shown_lo > shown_hi:  # a range narrower than the rounding: show it to the millisecond
+        return f"{format_ms(lo, precise=True)} to {format_ms(hi, precise=True)}"
+    return f"{describe_ms(shown_lo)} to {describe_ms(shown_hi)}"
 
 
 # -- layout -----------------------------------------------------------------------------------

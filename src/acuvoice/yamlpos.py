@@ -141,8 +141,8 @@ def parse_yaml(text: str, shown: str) -> Document:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-            what = exc.problem or "invalid YAML"
-            if exc.context and exc.problem:
+            what = _tab_problem(text, mark) or exc.problem or "invalid YAML"
+            if exc.context and exc.problem and what == exc.problem:
                 what = f"{exc.context}: {exc.problem}"
             raise YamlProblems(
                 [Problem(shown, line, column, f"YAML syntax error: {what}")]
@@ -164,6 +164,16 @@ def parse_yaml(text: str, shown: str) -> Document:
         return Document(data=data, values=builder.values, keys=builder.keys)
     finally:
         loader.dispose()
+
+
+def _tab_problem(text: str, mark: yaml.Mark | None) -> str | None:
+    """What to say when the parser stopped at a tab (YAML allows none outside quoted text)."""
+    if mark is None or not 0 <= mark.index < len(text) or text[mark.index] != "\t":
+        return None
+    before = text[mark.index - mark.column : mark.index]
+    if before.strip(" \t") == "":
+        return "this line is indented with a tab; indent with spaces, not tabs"
+    return "a tab where YAML needs a space; use spaces, not tabs"
 
 
 def _reader_problem(exc: yaml.reader.ReaderError, text: str, shown: str) -> Problem:

@@ -314,6 +314,9 @@ def audio_format(path: Path) -> AudioFormat:
 def write_chapters(path: Path, fmt: AudioFormat, chapters: list[tuple[int, int, str]]) -> None:
     """Embed chapters where the format has a standard for them (MP3: ID3v2 CHAP + CTOC).
 
+    The CHAP frames are stored in time order too, for players that list them as stored
+    rather than by the CTOC.
+
     Raises:
         ExportError: The chapters could not be written.
     """
@@ -326,8 +329,7 @@ def write_chapters(path: Path, fmt: AudioFormat, chapters: list[tuple[int, int, 
             tag = id3.ID3(str(path))
         except id3.ID3NoHeaderError:
             tag = id3.ID3()
-        # Zero-padded ids keep the CHAP frames in order where a player reads them as stored.
-        ids = [f"chp{i:03d}" for i in range(len(chapters))]
+        ids = _chapter_ids([title for _, _, title in chapters])
         tag.add(
             id3.CTOC(
                 element_id="toc",
@@ -336,23 +338,32 @@ def write_chapters(path: Path, fmt: AudioFormat, chapters: list[tuple[int, int, 
                 sub_frames=[id3.TIT2(encoding=3, text="Chapters")],
             )
         )
-        # mutagen writes frames of one kind ordered by their size, then by key; frames of
-        # equal size (titles padded by an ignorable TXXX) keep the chapters in time order
-        # for players that list CHAP frames as stored rather than by the CTOC.
-        longest = max(len(title.encode("utf-8")) for _, _, title in chapters)
         for element_id, (start, end, title) in zip(ids, chapters, strict=True):
-            pad = " " * (longest - len(title.encode("utf-8")) + 1)
             tag.add(
                 id3.CHAP(
                     element_id=element_id,
                     start_time=start,
                     end_time=end,
-                    sub_frames=[
-                        id3.TIT2(encoding=3, text=title),
-                        id3.TXXX(encoding=3, desc="pad", text=pad),
-                    ],
+                    sub_frames=[id3.TIT2(encoding=3, text=title)],
                 )
             )
         tag.save(str(path), v2_version=3)
     except Exception as exc:
         raise ExportError(f"cannot write chapters to {path.name}: {exc}") from exc
+
+
+def _chapter_ids(titles: list[str]) -> list[str]:
+    """Element ids that make mutagen store the CHAP frames in time order.
+
+    mutagen writes frames ordered by size, then by ``"CHAP:" + element_id``. ID3v2.3 text is
+    UTF-16 (mutagen turns UTF-8 into it), so a title's TIT2 sub-frame costs a 10-byte header,
+    an encoding byte, the ``encode("utf-16")`` bytes (a byte-order mark, then the text) and
+    a 2-byte terminator; an empty title is left out altogether. Each id is padded with one
+    ASCII byte per byte its title is short of the longest, so every CHAP frame has the same
+    size, and the zero-padded numbers in front sort the ids in time order. The ids are
+    internal (the CTOC lists them); players show the titles.
+    """
+    sizes = [13 + len(title.encode("utf-16")) if title else 0 for title in titles]
+    width = max(3, len(str(len(titles) - 1)))
+    longest = max(sizes)
+    return [f"chp{i:0{width}d}" + "_" * (longest - size) for i, size in enumerate(sizes)]

@@ -58,6 +58,11 @@ def format_script(timeline: Timeline, name: str) -> str:
     return formatter(timeline)
 
 
+def _count(n: int, noun: str) -> str:
+    """``"1 chapter"``, ``"2 chapters"``, ``"0 chapters"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _speech(timeline: Timeline) -> list[Event]:
     return [e for e in timeline.events if e.kind is EventKind.SPEECH]
 
@@ -68,8 +73,8 @@ def text_script(timeline: Timeline) -> str:
     holds = timeline.of_kind(EventKind.HOLD)
     lines = [
         timeline.title,
-        f"{format_ms(timeline.duration_ms)} long, {len(timeline.chapters)} chapters, "
-        f"{len(holds)} holds, {len(_speech(timeline))} spoken phrases",
+        f"{format_ms(timeline.duration_ms)} long, {_count(len(timeline.chapters), 'chapter')}, "
+        f"{_count(len(holds), 'hold')}, {_count(len(_speech(timeline)), 'spoken phrase')}",
     ]
     if timeline.omitted:
         left_out = ", ".join(f"{o.point} ({', '.join(o.conditions)})" for o in timeline.omitted)
@@ -99,7 +104,7 @@ def text_script(timeline: Timeline) -> str:
                 for x in timeline.events
                 if x.kind is EventKind.BREATH and x.step == e.step
             )
-            lines.append(f"{at}  [paced breathing, {cycles} cycles]")
+            lines.append(f"{at}  [paced breathing, {_count(cycles, 'cycle')}]")
     lines += ["", f"{format_ms(timeline.duration_ms, precise=True)}  [end]"]
     return "\n".join(lines) + "\n"
 

@@ -30,11 +30,12 @@ frames, encoder notes) survive, whether they were written before or after.
 from __future__ import annotations
 
 import base64
+import datetime
 import io
 import re
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ JPEG = "image/jpeg"
 
 _MAGIC = {b"\x89PNG\r\n\x1a\n": PNG, b"\xff\xd8\xff": JPEG}
 _FRONT_COVER = 3  # picture type in ID3 APIC and FLAC picture blocks
-_YEAR = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+_YEAR = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
 
 # ISO 639-1 -> ISO 639-2/T (the same as ISO 639-3 for these), from Debian's iso-codes.
 _ISO639_2 = dict(
@@ -91,7 +92,8 @@ class Tags:
         title: The session's title.
         artist: Who made the routine.
         album: The collection the session belongs to.
-        year: A year ("2025") or an ISO date ("2025-03-14").
+        year: A year ("2025"), a month ("2025-03") or a date ("2025-03-14"); see
+            :func:`check_year`.
         genre: For example "Health & Fitness".
         comment: A line or two about the session.
         language: The language spoken, as a BCP 47 tag ("en", "pt-BR").
@@ -130,8 +132,9 @@ def write_tags(path: Path, fmt: str, tags: Tags) -> None:
         tags: The values; ``None`` and empty ones are not written.
 
     Raises:
-        ExportError: The format is not one of those, the year or cover is malformed, or
-            the file could not be read or written.
+        UsageError: The year is not one :func:`check_year` accepts.
+        ExportError: The format is not one of those, the cover is malformed, or the file
+            could not be read or written.
     """
     writer = _WRITERS.get(fmt)
     if writer is None:
@@ -139,14 +142,44 @@ def write_tags(path: Path, fmt: str, tags: Tags) -> None:
             f"cannot write tags to {path.name}: unknown format {fmt!r}; "
             f"expected one of {', '.join(_WRITERS)}"
         )
-    year = _text(tags.year)
-    if year is not None and not _YEAR.fullmatch(year):
-        raise ExportError(f"the year {year!r} is not a year like 2025 or a date like 2025-03-14")
+    if year := _text(tags.year):
+        tags = replace(tags, year=check_year(year))
     cover = _check_cover(tags.cover, tags.cover_mime) if tags.cover else None
     try:
         writer(path, tags, cover)
     except (MutagenError, OSError, ValueError) as exc:
         raise ExportError(f"cannot write tags to {path.name}: {exc}") from exc
+
+
+def check_year(value: str) -> str:
+    """Check a year or date for the year tag: ``2026``, ``2026-11`` or ``2026-11-24``.
+
+    The one rule for every front end (command line, web, catalogs), so that a year that
+    passes here is written into every format. A date must be on the calendar (not
+    ``2026-02-30``); digits are ASCII; space around the value is dropped.
+
+    Args:
+        value: The year or date as the user gave it.
+
+    Returns:
+        The value without surrounding space.
+
+    Raises:
+        UsageError: The value is not a year like 2026 or a date like 2026-11-24.
+    """
+    text = value.strip()
+    match = _YEAR.fullmatch(text)
+    if match is None:
+        raise UsageError(f"{value!r} is not a year like 2026 or a date like 2026-11-24")
+    year, month, day = (int(part) if part else 1 for part in match.groups())
+    try:
+        datetime.date(year, month, day)
+    except ValueError:
+        raise UsageError(
+            f"{value!r} is not a date on the calendar; give a year like 2026 or a date "
+            "like 2026-11-24"
+        ) from None
+    return text
 
 
 def read_cover(path: Path) -> tuple[bytes, str]:
