@@ -16,17 +16,18 @@ the one the render used. Checked:
 
 Measured here (2 cores, piper-tts 1.2, tiny.en int8, this normalizer), each render a fresh
 one since piper's output varies from render to render: neck-and-shoulders word accuracy 0.958,
-0.960, 0.963 and 0.973 (beam search 5 instead of greedy: +0.002 on the same audio, 11 s
-slower); lower-back-pain 0.950; calm-and-sleep 0.930; neck-and-shoulders with
+0.960, 0.961, 0.963 and 0.973 (beam search 5 instead of greedy: +0.002 on the same audio,
+11 s slower); lower-back-pain 0.950; calm-and-sleep 0.930; neck-and-shoulders with
 --engine pyttsx3 (espeak-ng, what `auto` falls back to without piper) 0.884, and with rain
 at -12 dBFS and no ducking 0.10. Phrase onsets were heard -0.65 to +0.48 s from their
-timeline start (median +0.07 to +0.11 s) for all 397 phrases, in five piper renders of the
+timeline start (median +0.07 to +0.11 s) for all 472 phrases, in six piper renders of the
 three routines, whose first words the recognizer heard in a row; no word was heard more than
 0.3 s outside a phrase. Render about 25 s from an empty cache and transcription about 17 s
-on an idle machine (48 s and 34 s while other test suites ran beside it).
+on an idle machine (48-60 s and 34-38 s while other test suites ran beside it).
 
 What it misheard in every render: the pinyin point names (Fengchi, Jianjing, Houxi, Hegu),
-"knead" as "need", "acupressure" as "accapressure", "finger's bone" as "finger spoon", and in
+"knead" as "need", "acupressure" as "accapressure" (espeak-ng, which phonemizes for
+piper too, says 'ak@pr,ES3: "ack-a-pressure"), "finger's bone" as "finger spoon", and in
 the safety notice "do not press on broken ... skin, on bruises" as "do not press unbroken ...
 skin, unbruises".
 """
@@ -56,7 +57,7 @@ ROUTINE = "neck-and-shoulders"
 #: Recognizer sample rate (Whisper's).
 RATE = 16_000
 
-#: Lowest word accuracy the session may reach. Measured 0.958-0.973 on four renders of this
+#: Lowest word accuracy the session may reach. Measured 0.958-0.973 on five renders of this
 #: routine (see the module docstring); most of what remains is the four pinyin point names,
 #: homophones (knead/need) and tiny.en's small vocabulary. 0.85 leaves about 85 of its 765
 #: words for render-to-render variation and other CPUs, yet fails a voice that garbles a
@@ -64,7 +65,7 @@ RATE = 16_000
 #: espeak-ng, the fallback voice, passes narrowly (0.884).
 MIN_WORD_ACCURACY = 0.85
 #: How far (s) a phrase may be heard from where the timeline places it. Measured within
-#: -0.65..+0.48 s over 397 phrases; a phrase placed early or late, a lost pause or a
+#: -0.65..+0.48 s over 472 phrases; a phrase placed early or late, a lost pause or a
 #: sample-rate mix-up (which drifts by seconds over ten minutes) is well outside.
 ONSET_TOLERANCE_S = 1.5
 #: Unique in the session, ordinary words the recognizer got in every render, spread from the
