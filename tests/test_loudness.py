@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import subprocess
 import time
 import tracemalloc
@@ -27,6 +26,8 @@ from acuvoice.audio.loudness import (
     normalization_gain_db,
 )
 from acuvoice.errors import RenderError
+
+from .support import require_program
 
 RATES = (22050, 44100, 48000)
 
@@ -326,10 +327,10 @@ def test_true_peak_is_never_below_the_sample_peak() -> None:
 FFMPEG_EBUR128 = ["-af", "ebur128=peak=true", "-f", "null", "-"]
 
 
-def ffmpeg_ebur128(path: Path) -> tuple[float, float]:
+def ffmpeg_ebur128(ffmpeg: str, path: Path) -> tuple[float, float]:
     """ffmpeg's integrated loudness and true peak (printed to 0.1)."""
     result = subprocess.run(
-        ["ffmpeg", "-nostats", "-hide_banner", "-i", str(path), *FFMPEG_EBUR128],
+        [ffmpeg, "-nostats", "-hide_banner", "-i", str(path), *FFMPEG_EBUR128],
         capture_output=True,
         text=True,
         check=True,
@@ -339,12 +340,12 @@ def ffmpeg_ebur128(path: Path) -> tuple[float, float]:
     return float(integrated), float(peak)
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
 @pytest.mark.parametrize(
     "kind",
     ["speech", "quarter-rate sine", "pink-with-gaps"],
 )
 def test_agrees_with_ffmpeg_ebur128(tmp_path: Path, kind: str) -> None:
+    ffmpeg = require_program("ffmpeg")
     rate = 48000
     x = {
         "speech": lambda: speech_like(20, rate, 2, seed=10, rms=0.15),
@@ -354,7 +355,7 @@ def test_agrees_with_ffmpeg_ebur128(tmp_path: Path, kind: str) -> None:
     path = tmp_path / "signal.wav"
     soundfile.write(path, x.T, rate, subtype="FLOAT")
     lufs, dbtp = measure_file(path)
-    ff_lufs, ff_dbtp = ffmpeg_ebur128(path)
+    ff_lufs, ff_dbtp = ffmpeg_ebur128(ffmpeg, path)
     assert lufs == pytest.approx(ff_lufs, abs=0.1 + 0.05)  # ffmpeg rounds to 0.1
     assert dbtp == pytest.approx(ff_dbtp, abs=0.2 + 0.05)
 

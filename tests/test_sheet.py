@@ -30,10 +30,9 @@ from acuvoice.timeline import EventKind, Timeline
 from acuvoice.units import format_ms, round_ms
 
 from .conftest import WriteRoutine
+from .support import require
 
 VOID = {"meta", "link", "br", "hr", "img", "input", "source", "wbr", "col", "area", "base"}
-BROWSER = find_browser()
-needs_browser = pytest.mark.skipif(BROWSER is None, reason="no chromium or chrome installed")
 
 
 class Page(HTMLParser):
@@ -302,13 +301,20 @@ def _hex(color: str) -> tuple[int, int, int]:
     return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
 
 
-@needs_browser
+@pytest.fixture
+def browser() -> str:
+    """Chromium or Chrome, as the sheet finds it; skip here (fail in CI) without one."""
+    found = find_browser()
+    require(found, "Chromium (or Chrome)", "sudo apt-get install chromium")
+    assert found is not None
+    return found
+
+
 def test_screenshot_shows_the_page_and_the_diagram(
-    back: tuple[Timeline, Routine, str], tmp_path: Path
+    back: tuple[Timeline, Routine, str], tmp_path: Path, browser: str
 ) -> None:
     from PIL import Image
 
-    assert BROWSER is not None
     _, _, html = back
     page = tmp_path / "sheet.html"
     page.write_text(html, encoding="utf-8")
@@ -316,7 +322,7 @@ def test_screenshot_shows_the_page_and_the_diagram(
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(
             [
-                BROWSER,
+                browser,
                 *browser_flags(profile),
                 "--hide-scrollbars",
                 f"--screenshot={png}",
@@ -343,8 +349,9 @@ def test_screenshot_shows_the_page_and_the_diagram(
     assert ys.max() < 1200, "the diagram sits in the upper half of the page"
 
 
-@needs_browser
-def test_pdf_is_written_atomically(back: tuple[Timeline, Routine, str], tmp_path: Path) -> None:
+def test_pdf_is_written_atomically(
+    back: tuple[Timeline, Routine, str], tmp_path: Path, browser: str
+) -> None:
     _, _, html = back
     page = tmp_path / "sheet.html"
     page.write_text(html, encoding="utf-8")
