@@ -149,7 +149,11 @@ def voice_files_at(path: str | os.PathLike[str]) -> VoiceFiles:
             ".onnx model plus its .onnx.json config side by side, so download both"
         )
     card = model.with_name("MODEL_CARD")
-    return VoiceFiles(model.resolve(), config.resolve(), card.resolve() if card.is_file() else None)
+    # Absolute, not resolved: a voice reached through a symbolic link keeps its own config
+    # and card beside it, for its description, its fingerprint and its synthesis alike.
+    return VoiceFiles(
+        model.absolute(), config.absolute(), card.absolute() if card.is_file() else None
+    )
 
 
 def _describe(files: VoiceFiles, voice_id: str) -> VoiceInfo:
