@@ -45,7 +45,7 @@ from acuvoice.measure import WordsPerMinute
 from acuvoice.phrases import load_catalog
 from acuvoice.points.library import PointLibrary, builtin_library
 from acuvoice.routine.loader import load_routine
-from acuvoice.routine.model import Routine
+from acuvoice.routine.model import CUE_SETS, Routine
 from acuvoice.speech import Speech
 from acuvoice.timeline import EventKind, Timeline
 from acuvoice.units import db_to_gain, ms_to_samples
@@ -173,7 +173,10 @@ def prepare_session(
     rate = options.rate if options.rate is not None else routine.voice.rate
     cache = SynthesisCache(options.cache_dir or default_cache_dir()) if options.use_cache else None
     speech = Speech(engine, voice, rate, cache)
-    cues = load_cues(options.cues or routine.sound.cues, base_dir, options.sample_rate)
+    spec = options.cues or routine.sound.cues
+    cues = load_cues(
+        spec if spec in CUE_SETS else str(base_dir / Path(spec).expanduser()), options.sample_rate
+    )
     compile_options = CompileOptions(
         target_ms=options.target_ms,
         avoid=options.avoid,
