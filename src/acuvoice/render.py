@@ -45,7 +45,7 @@ from acuvoice.measure import WordsPerMinute
 from acuvoice.phrases import load_catalog
 from acuvoice.points.library import PointLibrary, builtin_library
 from acuvoice.routine.loader import load_routine
-from acuvoice.routine.model import CUE_SETS, Routine
+from acuvoice.routine.model import AMBIENCES, CUE_SETS, Routine
 from acuvoice.speech import Speech
 from acuvoice.timeline import EventKind, Timeline
 from acuvoice.units import db_to_gain, ms_to_samples
@@ -249,7 +249,14 @@ def mix_plan(session: Session, channels: int) -> MixPlan:
         frames=ms_to_samples(timeline.duration_ms, rate),
         voice=voice,
         cues=cue_sources,
-        ambience=lambda: open_ambience(ambience, session.base_dir, rate, channels, seed=0),
+        ambience=lambda: open_ambience(
+            ambience
+            if ambience in AMBIENCES
+            else str(session.base_dir / Path(ambience).expanduser()),
+            rate,
+            channels,
+            seed=0,
+        ),
         ambience_gain=gain,
         duck_gain=db_to_gain(session.duck_db),
         speech_spans=spans,
