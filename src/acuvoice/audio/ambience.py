@@ -601,8 +601,8 @@ def _energy(data: Samples) -> float:
     flat = data.reshape(-1)
     step = 1 << 20
     return sum(
-        float(np.sum(np.square(flat[i : i + step], dtype=np.float64)))
-        for i in range(0, flat.size, step)
+        float(np.dot(c, c))
+        for c in (flat[i : i + step].astype(np.float64) for i in range(0, flat.size, step))
     )
 
 
