@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +20,10 @@ from acuvoice.audio.cues import (
     load_cues,
     synthesize_cue_set,
 )
-from acuvoice.errors import RenderError
+from acuvoice.audio.decode import probe
+from acuvoice.errors import SoundError, UsageError
 from acuvoice.routine.model import CUE_NAMES, CUE_SETS
+from tests.support import require_program
 
 RATE = 44100
 SETS = [name for name in CUE_SETS if name != "none"]
@@ -224,27 +228,61 @@ def test_other_sample_rates(rate: int) -> None:
             assert signature(mono(clip), rate) == EXPECTED[cue]
 
 
-def test_none_set_is_silent_and_unknown_sets_fail() -> None:
-    cues = load_cues("none", Path("."), RATE)
+def test_none_set_is_silent() -> None:
+    cues = load_cues("none", RATE)
     assert list(cues) == list(CUE_NAMES)
     assert cue_lengths_ms(cues) == dict.fromkeys(CUE_NAMES, 0)
     assert all(c.channels == 1 for c in cues.values())
-    with pytest.raises(ValueError, match="bowl, chime"):
+
+
+def test_unknown_sets_are_usage_errors_with_a_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(UsageError, match=r"unknown cue set 'bowel'; did you mean 'bowl'\?"):
+        synthesize_cue_set("bowel", RATE)
+    with pytest.raises(UsageError, match=r"unknown cue set 'gong'; use one of bowl, chime"):
         synthesize_cue_set("gong", RATE)
+    monkeypatch.chdir(tmp_path)  # no folder "chimes" here either
+    with pytest.raises(SoundError) as info:
+        load_cues("chimes", RATE)
+    message = str(info.value)
+    assert "did you mean 'chime'?" in message and str(tmp_path / "chimes") in message
+    assert "--" not in message  # library wording: only the command line speaks of flags
 
 
-def test_cue_lengths_ms() -> None:
-    lengths = cue_lengths_ms(load_cues("bowl", Path("."), RATE))
-    assert lengths == {
-        "start": 2600,
-        "press": 600,
-        "release": 700,
-        "switch": 800,
-        "tick": 90,
-        "end": 3000,
-        "inhale": 420,
-        "exhale": 420,
-    }
+@pytest.mark.parametrize("rate", [0, -44100])
+def test_a_sample_rate_must_be_positive(rate: int, tmp_path: Path) -> None:
+    sf.write(tmp_path / "tick.wav", np.zeros(100), 8000)
+    calls = [
+        lambda: synthesize_cue_set("bowl", rate),
+        lambda: load_cues("chime", rate),
+        lambda: load_cues(str(tmp_path), rate),
+        lambda: load_cue_folder(tmp_path, rate),
+    ]
+    for call in calls:
+        with pytest.raises(UsageError, match=f"sample rate must be a positive .*not {rate}"):
+            call()
+
+
+@pytest.mark.parametrize(
+    ("frames", "rate", "expected_ms"),
+    [(0, 44100, 0), (1, 44100, 1), (44, 44100, 1), (45, 44100, 2), (44100, 44100, 1000),
+     (44101, 44100, 1001), (7999, 8000, 1000), (8001, 8000, 1001), (3, 48000, 1)],
+)  # fmt: skip
+def test_cue_lengths_round_up_so_an_event_holds_its_clip(
+    frames: int, rate: int, expected_ms: int
+) -> None:
+    clip = Clip(np.zeros((1, frames), dtype=np.float32), rate)
+    assert cue_lengths_ms({"tick": clip}) == {"tick": expected_ms}
+
+
+def test_cue_lengths_of_a_set_hold_every_clip_to_the_millisecond() -> None:
+    cues = load_cues("bowl", 22050)
+    lengths = cue_lengths_ms(cues)
+    assert list(lengths) == list(CUE_NAMES)
+    for cue, clip in cues.items():
+        # The shortest whole number of milliseconds at least as long as the clip.
+        assert lengths[cue] * 22050 >= clip.frames * 1000 > (lengths[cue] - 1) * 22050, cue
 
 
 # --- the masters in sounds/ --------------------------------------------------------------
@@ -293,6 +331,7 @@ def test_a_folder_of_wav_flac_and_ogg(tmp_path: Path) -> None:
     sf.write(tmp_path / "Release.FLAC", tone(660, 0.4, 22050), 22050)
     sf.write(tmp_path / "tick.ogg", tone(1500, 0.1, 44100), 44100, format="OGG")
     (tmp_path / "notes.txt").write_text("not a sound")
+    (tmp_path / "start.txt").write_text("not a sound either, though named after a cue")
     (tmp_path / "bell.wav").write_bytes(b"ignored: not a cue name")
     cues = load_cue_folder(tmp_path, RATE)
     assert list(cues) == list(CUE_NAMES)
@@ -324,17 +363,116 @@ def test_an_mp3_cue(tmp_path: Path) -> None:
     assert abs(x.size / 22050 - 1.0) < 0.1
 
 
-def test_load_cues_resolves_a_folder_against_the_routine_folder(tmp_path: Path) -> None:
+# --- formats that ffmpeg decodes ---------------------------------------------------------
+
+
+@functools.cache
+def ffmpeg_encoders() -> str:
+    listing = subprocess.run(
+        [require_program("ffmpeg"), "-hide_banner", "-encoders"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return listing.stdout
+
+
+def encode(samples: np.ndarray, rate: int, path: Path, args: list[str]) -> Path:
+    """Encode float ``(frames, channels)`` samples with ffmpeg into ``path`` (its suffix names
+    the container)."""
+    ffmpeg = require_program("ffmpeg")
+    source = path.with_name(f".{path.name}.source.wav")
+    sf.write(source, samples, rate, subtype="PCM_16")
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-nostdin", "-y", "-i", str(source), *args, str(path)], check=True
+    )
+    source.unlink()
+    return path
+
+
+def faded_tone(hz: float, seconds: float, sr: int, before_s: float, after_s: float) -> np.ndarray:
+    """A tone with 5 ms raised-cosine edges between silences: its length is unambiguous."""
+    t = np.arange(round(seconds * sr)) / sr
+    x = 0.4 * np.sin(2 * np.pi * hz * t)
+    ramp = 0.5 - 0.5 * np.cos(np.pi * np.arange(round(0.005 * sr)) / round(0.005 * sr))
+    x[: ramp.size] *= ramp
+    x[x.size - ramp.size :] *= ramp[::-1]
+    return np.concatenate([np.zeros(round(before_s * sr)), x, np.zeros(round(after_s * sr))])
+
+
+FILE_RATE = 48000  # every codec below can keep it, Opus included
+# Suffix, ffmpeg arguments, encoder, and how far the decoded length may stray: one codec
+# frame (AAC 1024 samples, WMA 2048, Opus 20 ms) plus the 2 ms of ramps and rounding.
+FORMATS = [
+    pytest.param("m4a", ["-c:a", "aac", "-b:a", "96k"], "aac", 0.002 + 1024 / FILE_RATE, id="m4a"),
+    pytest.param("opus", ["-c:a", "libopus", "-b:a", "64k"], "libopus", 0.022, id="opus"),
+    pytest.param("wma", ["-c:a", "wmav2", "-b:a", "96k"], "wmav2", 0.002 + 2048 / FILE_RATE, id="wma"),
+    pytest.param("aiff", ["-c:a", "pcm_s16be"], "pcm_s16be", 0.002, id="aiff"),
+    pytest.param("webm", ["-c:a", "libopus", "-b:a", "64k"], "libopus", 0.022, id="webm"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("suffix", "args", "encoder", "tolerance_s"), FORMATS)
+def test_cues_in_every_format_ffmpeg_reads(
+    suffix: str, args: list[str], encoder: str, tolerance_s: float, tmp_path: Path
+) -> None:
+    if f" {encoder} " not in ffmpeg_encoders():
+        pytest.skip(f"this ffmpeg has no {encoder} encoder")
+    press = faded_tone(880, 0.3, FILE_RATE, before_s=0.2, after_s=0.1)
+    release = faded_tone(550, 0.5, FILE_RATE, before_s=0.1, after_s=0.3)
+    # Stereo, the right channel at half the level: the cue is their mix, 0.75 of the left.
+    encode(np.stack([press, 0.5 * press], axis=1), FILE_RATE, tmp_path / f"press.{suffix}", args)
+    encode(release[:, None], FILE_RATE, tmp_path / f"Release.{suffix.upper()}", args)
+
+    info = probe(tmp_path / f"press.{suffix}")
+    assert (info.sample_rate, info.channels) == (FILE_RATE, 2)
+    assert abs(info.seconds - press.size / FILE_RATE) < tolerance_s + 0.03  # container's word
+
+    cues = load_cue_folder(tmp_path, RATE)
+    for cue, hz, seconds in [("press", 880, 0.3), ("release", 550, 0.5)]:
+        clip = cues[cue]
+        assert (clip.channels, clip.sample_rate) == (1, RATE)
+        x = mono(clip)
+        assert abs(dominant_hz(x, RATE) / hz - 1) < 0.005, cue
+        # Trimmed to the tone and 5 ms either side of it.
+        assert abs(x.size / RATE - (seconds + 0.01)) < tolerance_s, (cue, x.size / RATE)
+        peak = 0.4 * (0.75 if cue == "press" else 1.0)
+        assert abs(db(np.abs(x).max() / peak)) < 1.0, cue  # levels are kept as recorded
+    env = envelope(mono(cues["press"]), RATE)
+    assert np.argmax(env > env.max() * 0.1) * HOP_S < 0.03  # starts on its mark
+    assert cues["tick"] is synthesize_cue_set("bowl", RATE)["tick"]
+
+
+def test_a_cue_file_is_read_at_its_own_rate(tmp_path: Path) -> None:
+    """A file at 8 kHz still plays its pitch and length at the session's rate."""
+    encode(
+        faded_tone(600, 0.4, 8000, 0.05, 0.05)[:, None], 8000, tmp_path / "tick.m4a",
+        ["-c:a", "aac", "-b:a", "24k"],
+    )  # fmt: skip
+    assert probe(tmp_path / "tick.m4a").sample_rate == 8000
+    x = mono(load_cues(str(tmp_path), RATE)["tick"])
+    assert abs(dominant_hz(x, RATE) / 600 - 1) < 0.005
+    assert abs(x.size / RATE - 0.41) < 0.002 + 1024 / 8000
+
+
+def test_load_cues_resolves_a_relative_folder_against_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "mine").mkdir()
     sf.write(tmp_path / "mine" / "tick.wav", tone(800, 0.05, RATE), RATE)
-    cues = load_cues("mine", tmp_path, RATE)
+    monkeypatch.chdir(tmp_path)
+    cues = load_cues("mine", RATE)
     assert abs(dominant_hz(mono(cues["tick"]), RATE) / 800 - 1) < 0.02
     assert cue_lengths_ms(cues)["tick"] <= 50
+    monkeypatch.chdir(tmp_path / "mine")
+    with pytest.raises(SoundError, match="does not exist"):
+        load_cues("mine", RATE)
+    assert cue_lengths_ms(load_cues(str(tmp_path / "mine"), RATE))["tick"] <= 50
 
 
 def test_an_empty_folder_lists_the_expected_names(tmp_path: Path) -> None:
     (tmp_path / "bell.wav").write_bytes(b"")
-    with pytest.raises(RenderError) as info:
+    with pytest.raises(SoundError) as info:
         load_cue_folder(tmp_path, RATE)
     message = str(info.value)
     assert str(tmp_path) in message and "none of the cue sounds" in message
@@ -343,25 +481,68 @@ def test_an_empty_folder_lists_the_expected_names(tmp_path: Path) -> None:
 
 
 def test_a_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(RenderError, match="does not exist"):
-        load_cues("nowhere", tmp_path, RATE)
+    with pytest.raises(SoundError, match=r"nowhere does not exist"):
+        load_cues(str(tmp_path / "nowhere"), RATE)
+    sf.write(tmp_path / "press.wav", tone(800, 0.05, RATE), RATE)
+    with pytest.raises(SoundError, match=r"press\.wav is a file, not a folder"):
+        load_cues(str(tmp_path / "press.wav"), RATE)
 
 
 def test_a_corrupt_file_is_named(tmp_path: Path) -> None:
     sf.write(tmp_path / "tick.wav", tone(800, 0.05, RATE), RATE)
     (tmp_path / "press.wav").write_bytes(b"RIFF garbage, not a wave file at all" * 10)
-    with pytest.raises(RenderError, match=r"cannot read cue sound .*press\.wav: .+; replace it"):
+    with pytest.raises(SoundError, match=r"cannot read cue sound .*press\.wav: .+"):
         load_cue_folder(tmp_path, RATE)
+
+
+def test_a_corrupt_m4a_and_a_text_file_named_m4a(tmp_path: Path) -> None:
+    whole = encode(
+        faded_tone(440, 2.0, 44100, 0, 0)[:, None], 44100, tmp_path / "whole.m4a",
+        ["-c:a", "aac"],
+    )  # fmt: skip
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    # A download that stopped half-way: the index at the end of the MP4 is missing.
+    (cut / "press.m4a").write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    text = tmp_path / "text"
+    text.mkdir()
+    (text / "press.m4a").write_text("these are my notes, not a sound\n" * 20)
+    for folder in (cut, text):
+        with pytest.raises(SoundError) as info:
+            load_cue_folder(folder, RATE)
+        message = str(info.value)
+        assert f"cannot read cue sound {folder / 'press.m4a'}: " in message
+        assert "replace it with a sound file" in message
 
 
 def test_a_long_file_is_refused(tmp_path: Path) -> None:
     sf.write(tmp_path / "start.flac", np.zeros(31 * 8000, dtype=np.float32), 8000)
-    with pytest.raises(RenderError, match=r"start\.flac is longer than 30 s"):
+    with pytest.raises(SoundError, match=r"start\.flac is longer than 30 s"):
         load_cue_folder(tmp_path, RATE)
+    other = tmp_path / "other"
+    other.mkdir()
+    encode(np.full((31 * 8000, 1), 0.1), 8000, other / "end.m4a", ["-c:a", "aac", "-b:a", "16k"])
+    with pytest.raises(SoundError, match=r"end\.m4a is longer than 30 s"):
+        load_cue_folder(other, RATE)
 
 
 def test_two_files_for_one_cue_are_refused(tmp_path: Path) -> None:
     sf.write(tmp_path / "press.wav", tone(800, 0.05, RATE), RATE)
     sf.write(tmp_path / "PRESS.flac", tone(800, 0.05, RATE), RATE)
-    with pytest.raises(RenderError, match="two sounds for 'press'"):
+    with pytest.raises(SoundError, match="two sounds for 'press'"):
         load_cue_folder(tmp_path, RATE)
+
+
+def test_without_ffmpeg_only_libsndfile_formats_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encode(tone(700, 0.2, 44100), 44100, tmp_path / "press.m4a", ["-c:a", "aac"])
+    (tmp_path / "native").mkdir()
+    sf.write(tmp_path / "native" / "press.flac", tone(700, 0.2, 44100), 44100)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no ffmpeg, no ffprobe
+    with pytest.raises(SoundError) as info:
+        load_cue_folder(tmp_path, RATE)
+    message = str(info.value)
+    assert str(tmp_path / "press.m4a") in message and "install ffmpeg" in message
+    x = mono(load_cue_folder(tmp_path / "native", RATE)["press"])
+    assert abs(dominant_hz(x, RATE) / 700 - 1) < 0.01

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import shutil
+import tempfile
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 import numpy as np
-import soundfile as sf
 from numpy.typing import NDArray
 from scipy import signal
 
 from acuvoice.audio.buffer import Samples, resample
-from acuvoice.errors import RenderError
+from acuvoice.audio.decode import (
+    CODEC_PADDING_S,
+    AudioInfo,
+    SoundStream,
+    open_stream,
+    probe,
+    read_all,
+    read_start,
+)
+from acuvoice.errors import SoundError, UsageError
 from acuvoice.routine.model import AMBIENCES
 from acuvoice.units import db_to_gain
+from acuvoice.validation import did_you_mean
 
 #: RMS level of every bed this module returns, user files included (dBFS); the mixer sets
 #: the final level relative to it.
@@ -468,10 +481,17 @@ def _fit_channels(samples: NDArray[_F], channels: int) -> NDArray[_F]:
 class _LoopedFile:
     """A user's audio file, converted, normalized to the bed level and looped without a click."""
 
-    def __init__(self, stream: Callable[[int], Float64], channels: int, gain: float) -> None:
+    def __init__(
+        self,
+        stream: Callable[[int], Float64],
+        channels: int,
+        gain: float,
+        release: Callable[[], None] | None = None,
+    ) -> None:
         self.channels = channels
         self._stream = stream
         self._gain = gain
+        self._release = release
 
     def read(self, frames: int) -> Samples:
         """The next ``frames`` frames."""
@@ -480,12 +500,15 @@ class _LoopedFile:
         out = _fit_channels(self._stream(frames), self.channels) * self._gain
         return np.ascontiguousarray(out, dtype=np.float32)
 
+    def close(self) -> None:
+        """Close a streamed file and remove its temporary folder now rather than when dropped."""
+        if self._release is not None:
+            self._release()
 
-def _file_error(path: Path, exc: Exception) -> RenderError:
-    return RenderError(
-        f"cannot read ambience file {path}: {exc}; use a valid .wav, .flac, .ogg or .mp3 file "
-        f"or a built-in bed ({', '.join(AMBIENCES)})"
-    )
+
+_WHAT = "ambience file"
+#: How much of a file :func:`check_ambience` decodes.
+_CHECK_S = 1.0
 
 
 def _gain_for(sum_squares: float, count: int) -> float:
@@ -494,65 +517,83 @@ def _gain_for(sum_squares: float, count: int) -> float:
     return _BED_RMS / rms if rms > 1e-9 else 1.0
 
 
-def _open_file(path: Path, sample_rate: int, channels: int) -> _LoopedFile:
-    if not path.is_file():
-        raise RenderError(
-            f"ambience file {path} does not exist; name a built-in bed "
-            f"({', '.join(AMBIENCES)}) or an audio file (.wav, .flac, .ogg, .mp3)"
+def _check_format(sample_rate: int, channels: int) -> None:
+    if sample_rate <= 0:
+        raise UsageError(f"the sample rate must be a positive number of Hz, not {sample_rate}")
+    if channels <= 0:
+        raise UsageError(f"the channel count must be 1 or more, not {channels}")
+
+
+def _file_path(spec: str) -> Path:
+    """The file ``spec`` names, or a SoundError that names both a bed and the file looked for."""
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise SoundError(
+            f"no built-in ambience bed or file named {spec!r}{did_you_mean(spec, AMBIENCES)} "
+            f"({path.absolute()} does not exist); use a built-in bed "
+            f"({', '.join(AMBIENCES)}) or the path of a sound file"
         )
-    try:
-        f = sf.SoundFile(str(path))
-        rate, file_channels, frames = int(f.samplerate), int(f.channels), int(f.frames)
-    except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
-        raise _file_error(path, exc) from exc
-    seconds = frames / rate
-    if seconds > MAX_AMBIENCE_FILE_S:
-        f.close()
-        raise RenderError(
-            f"ambience file {path} lasts {seconds / 60:.0f} min, more than the "
-            f"{MAX_AMBIENCE_FILE_S / 60:.0f} min allowed; "
-            "use a shorter file (it is looped)"
+    return path
+
+
+def _probe_bed(path: Path) -> AudioInfo:
+    """Probe a bed file and refuse one too long or too short to loop."""
+    info = probe(path, what=_WHAT)
+    # A length ffmpeg reads from a container may be off by a codec frame: let that pass.
+    slack = 0.0 if info.native else CODEC_PADDING_S
+    if info.seconds - slack > MAX_AMBIENCE_FILE_S:
+        minutes, seconds = divmod(round(info.seconds), 60)
+        raise SoundError(
+            f"ambience file {path} lasts {minutes} min {seconds} s, more than the "
+            f"{MAX_AMBIENCE_FILE_S / 60:.0f} min allowed; use a shorter file (it is looped)"
         )
-    if seconds < MIN_AMBIENCE_FILE_S:
-        f.close()
-        raise RenderError(
-            f"ambience file {path} is too short to loop ({seconds * 1000:.0f} ms); "
+    if info.seconds + slack < MIN_AMBIENCE_FILE_S:
+        raise SoundError(
+            f"ambience file {path} is too short to loop ({info.seconds * 1000:.0f} ms); "
             f"use a file of at least {MIN_AMBIENCE_FILE_S:.0f} s"
         )
-    if seconds <= LOAD_FULLY_S:
-        with f:
-            data = resample(_fit_channels(_read_all(f, path, frames), channels), rate, sample_rate)
+    return info
+
+
+def _close_stream(stream: SoundStream, folder: Path | None) -> None:
+    with contextlib.suppress(Exception):  # closing twice, or at interpreter exit
+        stream.close()
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _open_file(path: Path, sample_rate: int, channels: int, workdir: Path | None) -> _LoopedFile:
+    info = _probe_bed(path)
+    if info.seconds <= LOAD_FULLY_S:
+        data, rate = read_all(path, MAX_AMBIENCE_FILE_S, what=_WHAT)
+        data = resample(_fit_channels(data, channels), rate, sample_rate)
         gain = _gain_for(_energy(data), data.size)
         n = data.shape[1]
         fade = min(round(LOOP_CROSSFADE_S * sample_rate), n // 4)
         looper = _Looper(lambda a, b: data[:, a:b].astype(np.float64), n, fade)
         return _LoopedFile(looper.read, channels, gain)
-    gain = _gain_for(*_sum_squares(f, path))
-    fade = min(round(LOOP_CROSSFADE_S * rate), frames // 4)
-    looper = _Looper(_file_fetch(f, path), frames, fade)
-    if rate == sample_rate:
-        return _LoopedFile(looper.read, channels, gain)
-    resampler = _Resampler(looper.read, file_channels, rate, sample_rate)
-    return _LoopedFile(resampler.read, channels, gain)
-
-
-def _read_all(f: sf.SoundFile, path: Path, frames: int) -> Samples:
-    """The whole file as float32 ``(channels, frames)``, read in blocks into one array."""
-    data = np.empty((int(f.channels), frames), dtype=np.float32)
-    filled = 0
+    # A long file is read from disk as it plays; one ffmpeg decodes is converted to a WAV
+    # first (libsndfile seeks in it for the loop), in a folder of our own unless given one.
+    own = None
+    if workdir is None and not info.native:
+        own = Path(tempfile.mkdtemp(prefix="acuvoice-ambience-"))
     try:
-        for block in f.blocks(blocksize=_FILE_BLOCK, dtype="float32", always_2d=True):
-            if filled + len(block) > data.shape[1]:  # a length reported short (mp3)
-                data = np.concatenate(
-                    [data, np.empty_like(data[:, : filled + len(block) - data.shape[1]])], axis=1
-                )
-            data[:, filled : filled + len(block)] = block.T
-            filled += len(block)
-    except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
-        raise _file_error(path, exc) from exc
-    if not filled:
-        raise RenderError(f"ambience file {path} holds no audio; use another file")
-    return data[:, :filled]
+        stream = open_stream(path, workdir or own, what=_WHAT)
+        gain = _gain_for(*_sum_squares(stream))
+    except BaseException:
+        if own is not None:
+            shutil.rmtree(own, ignore_errors=True)
+        raise
+    rate, frames = stream.info.sample_rate, stream.info.frames
+    fade = min(round(LOOP_CROSSFADE_S * rate), frames // 4)
+    looper = _Looper(_file_fetch(stream), frames, fade)
+    read = looper.read
+    if rate != sample_rate:
+        read = _Resampler(looper.read, stream.info.channels, rate, sample_rate).read
+    bed = _LoopedFile(read, channels, gain)
+    # Closed and removed when the bed is dropped, or earlier by its close().
+    bed._release = weakref.finalize(bed, _close_stream, stream, own)
+    return bed
 
 
 def _energy(data: Samples) -> float:
@@ -565,33 +606,21 @@ def _energy(data: Samples) -> float:
     )
 
 
-def _sum_squares(f: sf.SoundFile, path: Path) -> tuple[float, int]:
+def _sum_squares(stream: SoundStream) -> tuple[float, int]:
     """Sum of squares and number of samples of a long file, read block by block."""
     total, count = 0.0, 0
-    try:
-        f.seek(0)
-        for block in f.blocks(blocksize=_FILE_BLOCK * 4, dtype="float32", always_2d=True):
-            total += float(np.sum(block.astype(np.float64) ** 2))
-            count += block.size
-    except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
-        raise _file_error(path, exc) from exc
+    for block in stream.blocks(_FILE_BLOCK * 4):
+        total += _energy(block)
+        count += block.size
     return total, count
 
 
-def _file_fetch(f: sf.SoundFile, path: Path) -> Fetch:
-    """Read frames ``[a, b)`` of an open file, seeking only when not already there."""
-    where = [-1]
+def _file_fetch(stream: SoundStream) -> Fetch:
+    """Read frames ``[a, b)`` of an open file as float64."""
 
     def fetch(a: int, b: int) -> Float64:
-        try:
-            if where[0] != a:
-                f.seek(a)
-            block = f.read(b - a, dtype="float32", always_2d=True)
-        except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
-            raise _file_error(path, exc) from exc
-        where[0] = a + len(block)
-        data: Float64 = block.T.astype(np.float64)
-        if data.shape[1] < b - a:  # a length reported a little long (mp3): pad with silence
+        data: Float64 = stream.read(a, b - a).astype(np.float64)
+        if data.shape[1] < b - a:  # a length reported a little long (MP3): pad with silence
             data = np.pad(data, ((0, 0), (0, b - a - data.shape[1])))
         return data
 
@@ -611,7 +640,11 @@ def generated_bed(
     looped with a crossfaded seam: generating rain or surf costs seconds of CPU per hour,
     and the mixer reads the bed twice (a loudness pass and a writing pass), so a loop makes
     a long session cheap without an audible repeat at an ambience level.
+
+    Raises:
+        UsageError: ``sample_rate`` or ``channels`` is not positive.
     """
+    _check_format(sample_rate, channels)
     makers: dict[str, Callable[[], Ambience]] = {
         "pink-noise": lambda: _NoiseBed(_pink(sample_rate), sample_rate, channels, seed),
         "brown-noise": lambda: _NoiseBed(_brown(sample_rate), sample_rate, channels, seed),
@@ -664,41 +697,60 @@ _BUFFERS: dict[tuple[str, int, int, int], Samples] = {}
 
 
 def open_ambience(
-    spec: str, base_dir: Path, sample_rate: int, channels: int, seed: int = 0
+    spec: str, sample_rate: int, channels: int, seed: int = 0, *, workdir: Path | None = None
 ) -> Ambience | None:
     """The ambience bed a routine asks for, ready to be read block by block.
 
     Generated beds (``pink-noise``, ``brown-noise``, ``rain``, ``ocean``) are deterministic
     for a ``seed``. Every bed, a user's file included, plays at :data:`BED_RMS_DB` RMS with
-    no DC offset; fades, ducking and the final level are the mixer's job. A file is mixed or
-    copied to ``channels``, resampled, and looped with a 500 ms equal-power crossfade;
-    files up to 10 minutes are held in memory, longer ones (up to an hour) are streamed.
+    no DC offset; fades, ducking and the final level are the mixer's job. A file, in any
+    format libsndfile or ffmpeg decodes, is mixed or copied to ``channels``, resampled, and
+    looped with a 500 ms equal-power crossfade. Files up to 10 minutes are held in memory;
+    longer ones (up to an hour) are streamed from disk, those that ffmpeg decodes from a WAV
+    it converts them to in ``workdir``.
 
     Args:
-        spec: ``none``, a bed name from ``AMBIENCES``, or a path to an audio file.
-        base_dir: What a relative file path is relative to (the routine's folder).
+        spec: ``none``, a bed name from ``AMBIENCES``, or the path of a sound file (a
+            relative path is relative to the working folder).
         sample_rate: Sample rate of what ``read`` returns.
         channels: Number of channels of what ``read`` returns.
         seed: Seed of the generated beds.
+        workdir: Where a long file that ffmpeg decodes is converted to WAV; a second bed
+            opened on the same file and ``workdir`` reuses the conversion. ``None``: a
+            temporary folder, removed when the bed is closed or dropped.
 
     Returns:
         The bed, or ``None`` for ``none``.
 
     Raises:
-        RenderError: The file is missing, unreadable, empty, shorter than a second or longer
-            than an hour.
-        ValueError: ``sample_rate`` or ``channels`` is not positive.
+        UsageError: ``sample_rate`` or ``channels`` is not positive.
+        SoundError: ``spec`` names no bed and no file, or the file is unreadable, not
+            audio, empty, shorter than a second or longer than an hour, or needs ffmpeg
+            and ffmpeg is not installed.
+        OutputError: ``workdir`` cannot be written, or its disk is full.
     """
-    if sample_rate <= 0 or channels <= 0:
-        raise ValueError(
-            f"need a positive sample rate and channel count, not {sample_rate}, {channels}"
-        )
+    _check_format(sample_rate, channels)
     if spec == "none":
         return None
     bed = generated_bed(spec, sample_rate, channels, seed)
     if bed is not None:
         return bed
-    path = Path(spec).expanduser()
-    if not path.is_absolute():
-        path = base_dir / path
-    return _open_file(path, sample_rate, channels)
+    return _open_file(_file_path(spec), sample_rate, channels, workdir)
+
+
+def check_ambience(spec: str) -> None:
+    """Check before any synthesis that :func:`open_ambience` can use ``spec``.
+
+    A built-in bed passes. A file is probed (it exists, is audio, lasts 1 s to 1 h) and its
+    first second decoded; the rest is not decoded, so this is quick for long files too.
+
+    Args:
+        spec: ``none``, a bed name from ``AMBIENCES``, or the path of a sound file (a
+            relative path is relative to the working folder).
+
+    Raises:
+        SoundError: As :func:`open_ambience` would for this ``spec``.
+    """
+    if spec in AMBIENCES:
+        return
+    read_start(_probe_bed(_file_path(spec)), _CHECK_S, what=_WHAT)

@@ -8,17 +8,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
 from acuvoice.audio.buffer import Clip, Samples, resample, with_channels
-from acuvoice.errors import RenderError
+from acuvoice.audio.decode import AUDIO_SUFFIXES, read_all
+from acuvoice.errors import SoundError, UsageError
 from acuvoice.routine.model import CUE_NAMES, CUE_SETS
 from acuvoice.units import db_to_gain
+from acuvoice.validation import did_you_mean
 
 #: Sample peak of every synthesized cue (the master is loudness-normalized later).
 CUE_PEAK_DB = -6.0
-#: File types a cue folder may hold (any case).
-CUE_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+#: File types a cue folder may hold (any case): those of libsndfile and of ffmpeg.
+CUE_EXTENSIONS = AUDIO_SUFFIXES
 #: Longest cue file accepted from a folder.
 MAX_CUE_FILE_S = 30.0
 #: The set whose sounds stand in for cues a folder does not provide.
@@ -342,13 +343,20 @@ def synthesize_cue_set(name: str, sample_rate: int) -> dict[str, Clip]:
         A new dict from every name in ``CUE_NAMES`` to its clip.
 
     Raises:
-        ValueError: ``name`` is not a built-in set, or the sample rate is not positive.
+        UsageError: ``name`` is not a built-in set, or the sample rate is not positive.
     """
     if name not in CUE_SETS:
-        raise ValueError(f"unknown cue set {name!r}; use one of {', '.join(CUE_SETS)}")
-    if sample_rate <= 0:
-        raise ValueError(f"sample rate must be positive, not {sample_rate}")
+        raise UsageError(
+            f"unknown cue set {name!r}{did_you_mean(name, CUE_SETS)}; "
+            f"use one of {', '.join(CUE_SETS)}"
+        )
+    _check_rate(sample_rate)
     return dict(_cue_set(name, sample_rate))
+
+
+def _check_rate(sample_rate: int) -> None:
+    if sample_rate <= 0:
+        raise UsageError(f"the sample rate must be a positive number of Hz, not {sample_rate}")
 
 
 def _expected_files() -> str:
@@ -370,23 +378,8 @@ def _trim(samples: Samples, sample_rate: int) -> Samples:
 
 def _read_cue_file(path: Path, sample_rate: int) -> Clip:
     """One cue file as mono float32 at ``sample_rate``, silence trimmed, edges faded."""
-    try:
-        with sf.SoundFile(str(path)) as f:
-            source_rate = int(f.samplerate)
-            limit = math.floor(MAX_CUE_FILE_S * source_rate)
-            # Read one frame past the limit: some formats do not report their length exactly.
-            data = f.read(limit + 1, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
-        raise RenderError(
-            f"cannot read cue sound {path}: {exc}; "
-            "replace it with a valid .wav, .flac, .ogg or .mp3 file"
-        ) from exc
-    if data.shape[0] > limit:
-        raise RenderError(
-            f"cue sound {path} is longer than {MAX_CUE_FILE_S:.0f} s; "
-            "a cue should be a short sound (a few seconds at most): shorten the file"
-        )
-    samples = with_channels(np.ascontiguousarray(data.T), 1)
+    data, source_rate = read_all(path, MAX_CUE_FILE_S, what="cue sound")
+    samples = with_channels(data, 1)
     samples = resample(samples, source_rate, sample_rate)
     samples = _trim(samples, sample_rate)
     if samples.shape[1]:
@@ -401,13 +394,14 @@ def _read_cue_file(path: Path, sample_rate: int) -> Clip:
 
 
 def load_cue_folder(folder: Path, sample_rate: int) -> dict[str, Clip]:
-    """A user's cue sounds: files named after the cues (``press.wav``, ``tick.ogg``, ...).
+    """A user's cue sounds: files named after the cues (``press.wav``, ``tick.m4a``, ...).
 
-    Files may be .wav, .flac, .ogg or .mp3 (names in any case). Each is mixed down to mono,
-    resampled to ``sample_rate``, trimmed of leading and trailing silence (so the sound
-    starts on its mark) and given 2 ms / 5 ms edge fades; levels are left as recorded. Cues
-    the folder does not provide fall back to the ``bowl`` set's sound. Other files are
-    ignored.
+    Files may be in any format libsndfile reads (WAV, FLAC, OGG, MP3, AIFF) or, with ffmpeg
+    installed, ffmpeg decodes (M4A/AAC, Opus, WMA, WebM, ...; see ``CUE_EXTENSIONS``),
+    names in any case. Each is mixed down to mono, resampled to ``sample_rate``, trimmed of
+    leading and trailing silence (so the sound starts on its mark) and given 2 ms / 5 ms
+    edge fades; levels are left as recorded. Cues the folder does not provide fall back to
+    the ``bowl`` set's sound. Other files are ignored.
 
     Args:
         folder: The folder to read.
@@ -417,29 +411,40 @@ def load_cue_folder(folder: Path, sample_rate: int) -> dict[str, Clip]:
         A new dict from every name in ``CUE_NAMES`` to its clip.
 
     Raises:
-        RenderError: The folder is missing or holds none of the cue names, two files name
-            the same cue, or a file is unreadable, corrupt or longer than 30 seconds.
+        UsageError: The sample rate is not positive.
+        SoundError: The folder is missing or holds none of the cue names, two files name
+            the same cue, or a file is unreadable, corrupt, longer than 30 seconds or needs
+            ffmpeg and ffmpeg is not installed.
     """
+    _check_rate(sample_rate)
     if not folder.is_dir():
-        raise RenderError(
-            f"cue folder {folder} does not exist; name a built-in cue set "
+        state = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise SoundError(
+            f"cue folder {folder} {state}; name a built-in cue set "
             f"({', '.join(CUE_SETS)}) or a folder with sound files such as {_expected_files()}"
         )
     found: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        raise SoundError(
+            f"cannot list cue folder {folder}: {exc.strerror or exc}; make it readable"
+        ) from exc
+    for path in entries:
         stem, suffix = path.stem.lower(), path.suffix.lower()
         if suffix not in CUE_EXTENSIONS or stem not in CUE_NAMES or not path.is_file():
             continue
         if stem in found:
-            raise RenderError(
+            raise SoundError(
                 f"cue folder {folder} has two sounds for {stem!r}: {found[stem].name} and "
                 f"{path.name}; keep one of them"
             )
         found[stem] = path
     if not found:
-        raise RenderError(
+        raise SoundError(
             f"cue folder {folder} has none of the cue sounds; add one or more of "
-            f"{_expected_files()} (or .flac, .ogg, .mp3 files with those names)"
+            f"{_expected_files()} (or files of another sound format with those names: "
+            ".flac, .mp3, .m4a, .opus, ...)"
         )
     fallback = synthesize_cue_set(FALLBACK_SET, sample_rate)
     return {
@@ -448,25 +453,32 @@ def load_cue_folder(folder: Path, sample_rate: int) -> dict[str, Clip]:
     }
 
 
-def load_cues(spec: str, base_dir: Path, sample_rate: int) -> dict[str, Clip]:
+def load_cues(spec: str, sample_rate: int) -> dict[str, Clip]:
     """The cue sounds a routine asks for: a built-in set's name or a folder of files.
 
     Args:
-        spec: A name from ``CUE_SETS`` (``none`` gives zero-length clips) or a folder path.
-        base_dir: What a relative folder path is relative to (the routine's folder).
+        spec: A name from ``CUE_SETS`` (``none`` gives zero-length clips) or a folder path
+            (a relative path is relative to the working folder).
         sample_rate: Sample rate of the clips.
 
     Returns:
         A new dict from every name in ``CUE_NAMES`` to its mono clip.
 
     Raises:
-        RenderError: The folder cannot be used (see :func:`load_cue_folder`).
+        UsageError: The sample rate is not positive.
+        SoundError: ``spec`` names no set and no folder, or the folder cannot be used (see
+            :func:`load_cue_folder`).
     """
+    _check_rate(sample_rate)
     if spec in CUE_SETS:
         return synthesize_cue_set(spec, sample_rate)
     folder = Path(spec).expanduser()
-    if not folder.is_absolute():
-        folder = base_dir / folder
+    if not folder.exists():
+        raise SoundError(
+            f"no built-in cue set or folder named {spec!r}{did_you_mean(spec, CUE_SETS)} "
+            f"({folder.absolute()} does not exist); use a built-in set "
+            f"({', '.join(CUE_SETS)}) or a folder with sound files such as {_expected_files()}"
+        )
     return load_cue_folder(folder, sample_rate)
 
 
