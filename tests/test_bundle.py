@@ -69,10 +69,19 @@ def test_bundle_holds_every_deliverable(bundle: tuple[Path, Timeline]) -> None:
     folder, timeline = bundle
     names = sorted(p.name for p in folder.iterdir())
     expected = {
-        "session.wav", "session.vtt", "session.srt", "session.txt", "session.chapters.json",
-        "session.chapters.vtt", "session.labels.txt", "session.html", "session.cover.png",
-        "session.voice.wav", "session.cues.wav", "session.ambience.wav", "manifest.json",
-    }  # fmt: skip
+        "session.wav",
+        "session.vtt",
+        "session.srt",
+        "session.txt",
+        "session.chapters.json",
+        "session.chapters.vtt",
+        "session.labels.txt",
+        "session.html",
+        "session.cover.png",
+        "session.voice.wav",
+        "session.cues.wav",
+        "manifest.json",
+    }  # fmt: skip  (no ambience in this routine, so no ambience stem)
     if shutil.which("chromium"):
         expected.add("session.pdf")
     assert set(names) == expected

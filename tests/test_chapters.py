@@ -145,8 +145,8 @@ def test_toc_chapters_are_the_chapter_steps_to_the_millisecond(back: Timeline) -
     ]
     assert toc[0]["startTime"] == 0 and isinstance(toc[0]["startTime"], int)
     assert toc[3] == {
-        "startTime": 144.3,
-        "endTime": 561.658,
+        "startTime": 145.5,
+        "endTime": 562.173,
         "title": "Points on the lower back",
         "toc": True,
     }
@@ -285,7 +285,7 @@ def test_audacity_labels_format_and_times(back: Timeline) -> None:
         back.of_kind(EventKind.CUE)
     )
     assert set(parsed) == expected
-    assert "144.300000\t561.658000\tPoints on the lower back" in text.splitlines()
+    assert "145.500000\t562.173000\tPoints on the lower back" in text.splitlines()
     assert any(t == "hold BL23 Shenshu (both)" for _, _, t in parsed)
 
 

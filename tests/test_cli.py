@@ -80,7 +80,15 @@ def test_avoid_pregnancy_refuses_lower_back(capsys: pytest.CaptureFixture[str]) 
 
 def test_avoid_pregnancy_drops_points_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(
-        capsys, "script", "--engine", "fake", "neck-and-shoulders", "--avoid", "pregnancy", "-f", "json"
+        capsys,
+        "script",
+        "--engine",
+        "fake",
+        "neck-and-shoulders",
+        "--avoid",
+        "pregnancy",
+        "-f",
+        "json",
     )
     assert code == 0
     assert "note: left out GB21 Jianjing (step" in err and "not advised with pregnancy" in err
@@ -115,7 +123,17 @@ def test_script_to_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
 def test_failed_script_leaves_no_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     target = tmp_path / "s.json"
     code, _, _ = run(
-        capsys, "script", "--engine", "fake", "lower-back-pain", "-f", "json", "--target", "1m", "-o", str(target)
+        capsys,
+        "script",
+        "--engine",
+        "fake",
+        "lower-back-pain",
+        "-f",
+        "json",
+        "--target",
+        "1m",
+        "-o",
+        str(target),
     )
     assert code == 2
     assert list(tmp_path.iterdir()) == []

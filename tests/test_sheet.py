@@ -7,6 +7,7 @@ import re
 import stat
 import subprocess
 import tempfile
+import time
 from collections import Counter
 from html import escape
 from html.parser import HTMLParser
@@ -169,7 +170,7 @@ def test_chapters_are_listed_with_their_start_times(back: tuple[Timeline, Routin
         r'<time class="at">([^<]*)</time><div><h3 class="chapter-title">([^<]*)</h3>', section
     )
     assert listed == [(format_ms(c.start_ms), escape(c.title)) for c in timeline.chapters]
-    assert ("2:24", "Points on the lower back") in listed
+    assert ("2:25", "Points on the lower back") in listed
 
 
 def test_safety_notice_cautions_red_flags_and_sources(
@@ -361,6 +362,26 @@ def test_pdf_is_written_atomically(
     assert pdf.stat().st_size > 10_000
     assert stat.S_IMODE(pdf.stat().st_mode) & 0o044, "ordinary permissions, not private"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sheet.html", "sheet.pdf"]
+
+
+def test_the_same_sheet_gives_the_same_pdf(
+    back: tuple[Timeline, Routine, str],
+    tmp_path: Path,
+    browser: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, _, html = back
+    page = tmp_path / "sheet.html"
+    page.write_text(html, encoding="utf-8")
+    assert write_sheet_pdf(page, tmp_path / "a.pdf")
+    time.sleep(1.1)  # Chromium stamps the second it printed at
+    assert write_sheet_pdf(page, tmp_path / "b.pdf")
+    first = (tmp_path / "a.pdf").read_bytes()
+    assert first == (tmp_path / "b.pdf").read_bytes()
+    assert b"/CreationDate (D:19700101000000+00'00')" in first
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764547200")  # 2025-12-01
+    assert write_sheet_pdf(page, tmp_path / "c.pdf")
+    assert b"/ModDate (D:20251201000000+00'00')" in (tmp_path / "c.pdf").read_bytes()
 
 
 # ---------------------------------------------------------------------------- PDF errors

@@ -61,7 +61,11 @@ def content_key(checked: CheckedRequest) -> str:
             "loudness_lufs": plan.loudness_lufs,
             "sample_rate": plan.sample_rate,
         },
-        "output": {**asdict(request.output), "files": list(checked.files)},
+        # The file names stand for the name and suffix chosen (given or defaulted alike).
+        "output": {
+            **{k: v for k, v in asdict(request.output).items() if k not in ("name", "suffix")},
+            "files": list(checked.files),
+        },
         "tags": {
             "title": tags.title,
             "artist": tags.artist,

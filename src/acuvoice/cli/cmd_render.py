@@ -181,7 +181,7 @@ def command(
     choices = OutputChoices(
         format=fmt,
         name=output.stem if output is not None else None,
-        suffix=output.suffix.lower().lstrip(".") if output is not None else None,
+        suffix=_suffix(output, fmt),
         channels=channels,
         bitrate_kbps=bitrate,
         chapters=chapters,
@@ -231,6 +231,12 @@ def command(
         f"({made.voice.license}); {result.synthesized} phrases synthesized, {result.cached} "
         f"from cache; {time.perf_counter() - started:.1f} s"
     )
+
+
+def _suffix(output: Path | None, fmt: str) -> str | None:
+    """The suffix typed when it is not the format's own name (``.m4b``), else ``None``."""
+    typed = output.suffix.lower().lstrip(".") if output is not None else fmt
+    return None if typed == fmt else typed
 
 
 def _shown(path: Path) -> str:

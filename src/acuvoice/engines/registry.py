@@ -149,7 +149,15 @@ def pick_voice(engine: str, voice: str | None, language: str) -> tuple[SpeechEng
         try:
             return candidate, candidate.resolve_voice(voice, language)
         except UnknownVoiceError:
-            ids = [v.id for v in candidate.voices()]
+            # The engine's own choice for the language first, then its other voices for
+            # the language: those are the ones to offer.
+            voices = sorted(candidate.voices(), key=lambda v: not _matches(v, language))
+            try:
+                best = candidate.resolve_voice(None, language)
+                voices = [best, *(v for v in voices if v.id != best.id)]
+            except EngineError:
+                pass
+            ids = [v.id for v in voices]
             shown = ", ".join(ids[:6]) + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
             known.append(f"{candidate.name}: {shown or 'none'}")
     listing = "; ".join(known) or "no engine is available"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import re
 import shutil
@@ -600,11 +601,45 @@ def _run_browser(command: Sequence[str], timeout_s: float) -> tuple[int, str]:
         return code, err.read().decode("utf-8", "replace")
 
 
+#: PDF dates as Chromium writes them: ``(D:20261130235209+00'00')``.
+_PDF_DATE = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}[^)]{0,7}\)")
+
+
+def _pdf_date() -> bytes:
+    """The date every sheet carries: ``$SOURCE_DATE_EPOCH`` if set, else the Unix epoch.
+
+    A fixed date keeps renders reproducible: the same request gives the same bytes.
+    """
+    try:
+        seconds = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+    except ValueError:
+        seconds = 0
+    stamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    return stamp.strftime("D:%Y%m%d%H%M%S+00'00'").encode("ascii")
+
+
+def _fix_dates(path: Path) -> None:
+    """Replace the creation and modification dates in a PDF with :func:`_pdf_date`.
+
+    Only dates of the same length are replaced, so every byte offset in the file (the
+    cross-reference table) stays right.
+    """
+    data = path.read_bytes()
+    date = _pdf_date()
+
+    def fixed(match: re.Match[bytes]) -> bytes:
+        new = b"/" + match.group(1) + b" (" + date + b")"
+        return new if len(new) == len(match.group(0)) else match.group(0)
+
+    path.write_bytes(_PDF_DATE.sub(fixed, data))
+
+
 def write_sheet_pdf(html_path: Path, pdf_path: Path, *, timeout_s: float = 60) -> bool:
     """Print a companion sheet to PDF with a headless Chromium or Chrome, if one is installed.
 
     The PDF is written under a temporary name and renamed into place, so ``pdf_path`` is
-    either the complete PDF or untouched.
+    either the complete PDF or untouched. Its dates are fixed (see :func:`_pdf_date`), so the
+    same sheet gives the same PDF.
 
     Args:
         html_path: The sheet written by :func:`render_sheet`.
@@ -654,6 +689,7 @@ def write_sheet_pdf(html_path: Path, pdf_path: Path, *, timeout_s: float = 60) -
                 f"{Path(browser).name} could not print {html_path} to PDF "
                 f"(exit status {code}){detail}"
             )
+        _fix_dates(tmp)
         os.replace(tmp, target)
     except OSError as exc:
         raise ExportError(f"cannot write {pdf_path}: {exc.strerror or exc}") from exc
