@@ -10,6 +10,7 @@ import pytest
 
 from acuvoice.measure import WordsPerMinute
 from acuvoice.points.library import PointLibrary, builtin_library
+from tests.support import require_program
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -18,6 +19,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite tests/golden/*.json from the current compiler instead of comparing",
     )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.needs_program("ffmpeg", "ffprobe")``: skip here, fail in CI, without them."""
+    for marker in item.iter_markers("needs_program"):
+        for name in marker.args:
+            require_program(name, "ffmpeg" if name == "ffprobe" else None)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -20,7 +20,7 @@ from acuvoice.audio import ambience as ambience_module
 from acuvoice.audio.ambience import BED_RMS_DB, Ambience, open_ambience
 from acuvoice.errors import SoundError, UsageError
 from acuvoice.routine.model import AMBIENCES
-from tests.support import require_program
+from tests.support import require, require_program
 
 BEDS = ["pink-noise", "brown-noise", "rain", "ocean"]
 RATE = 44100
@@ -330,7 +330,7 @@ def test_beds_in_every_format_ffmpeg_reads(
     suffix: str, args: list[str], encoder: str, tolerance_s: float, tmp_path: Path
 ) -> None:
     if f" {encoder} " not in ffmpeg_encoders():
-        pytest.skip(f"this ffmpeg has no {encoder} encoder")
+        require(False, f"ffmpeg's {encoder} encoder", "Debian's ffmpeg has it")
     rate, seconds = 22050, 2.5
     source = band_noise(seconds, FILE_RATE, 2)
     path = encode(source, FILE_RATE, tmp_path / f"bed.{suffix}", args)

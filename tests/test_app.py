@@ -8,6 +8,7 @@ runs before any synthesis.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -158,6 +159,25 @@ def test_yaml_text_with_no_file_renders_like_the_file(tmp_path: Path) -> None:
     assert from_text.manifest["routine"]["files"] == [
         {"path": "<text>", "sha256": hashlib.sha256(text.encode()).hexdigest()}
     ]
+
+
+def test_yaml_text_matches_the_cli_reading_stdin(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = ROUTINE.replace("  - include: parts/points.yaml\n", PART.split("steps:\n")[1])
+    cache = tmp_path / "cache"
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    code = main(
+        ["render", "-", "--engine", "fake", "--cache-dir", str(cache), "--transcript", "-q",
+         "-o", str(tmp_path / "cli" / "app-test.flac")]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    request = RenderRequest(
+        RoutineRef.yaml(text), fake(), OutputChoices(format="flac", transcript=True)
+    )
+    made = app.render(request, tmp_path / "app", cache_dir=cache)
+    assert made.audio.name == "app-test.flac"  # named after the title, "App test"
+    same_files(tmp_path / "cli", tmp_path / "app")
 
 
 def test_yaml_text_may_not_reach_for_files(tmp_path: Path) -> None:

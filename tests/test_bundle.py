@@ -160,7 +160,7 @@ def render_quietly(routine: Path, out: Path, cache: Path, *extra: str) -> int:
     )
 
 
-@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffmpeg is not installed")
+@pytest.mark.needs_program("ffmpeg", "ffprobe")
 def test_m4a_has_chapter_atoms_tags_and_cover(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -31,9 +30,9 @@ from acuvoice.measure import WordsPerMinute
 from acuvoice.points.library import PointLibrary
 from acuvoice.routine.loader import builtin_routines, load_routine
 from acuvoice.timeline import Chapter, Event, EventKind, Timeline
+from tests.support import require_program
 
 from .conftest import WriteRoutine
-from .support import require_program
 
 # The Podcasting 2.0 JSON chapters format, version 1.2 (podcast-namespace,
 # docs/examples/chapters/jsonChapters.md), written down as a JSON Schema. It is stricter than
@@ -360,9 +359,8 @@ def ten_seconds() -> Timeline:
 @pytest.fixture
 def m4a(tmp_path: Path) -> Path:
     """Ten seconds of AAC in MP4 made by ffmpeg with the chapters as a second input."""
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None or shutil.which("ffprobe") is None:
-        pytest.skip("ffmpeg and ffprobe are not installed")
+    ffmpeg = require_program("ffmpeg")
+    require_program("ffprobe", "ffmpeg")
     rate = 44_100
     t = np.arange(10 * rate, dtype=np.float64) / rate
     audio = (0.2 * np.sin(2 * np.pi * 440.0 * t)).astype("<f4")

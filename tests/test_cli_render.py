@@ -238,3 +238,100 @@ def test_help_lists_every_exit_status(capsys: pytest.CaptureFixture[str]) -> Non
     assert code == 0
     for status in ("0 success", "1 a failure", "2 bad usage", "130 interrupted"):
         assert status in " ".join(out.split())
+
+
+def test_a_bundle_replaces_an_earlier_one(
+    places: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    routine, here = places
+    base = ["render", str(routine), "--engine", "fake", "-q", "--bundle", "out"]
+    code, _, err = run(capsys, *base, "--stems", "-o", "first.wav")
+    assert code == 0, err
+    code, _, err = run(capsys, *base, "-o", "second.flac")
+    assert code == 0, err
+    manifest = json.loads((here / "out" / "manifest.json").read_text())
+    listed = sorted(f["path"] for f in manifest["files"])
+    assert sorted(p.name for p in (here / "out").iterdir()) == sorted([*listed, "manifest.json"])
+    assert not list((here / "out").glob("first*"))
+
+
+def test_the_manifest_hash_covers_included_files(
+    places: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from acuvoice.routine.loader import builtin_routines
+
+    _, here = places
+    code, _, err = run(
+        capsys,
+        "render",
+        "neck-and-shoulders",
+        "--engine",
+        "fake",
+        "-q",
+        "--bundle",
+        "b",
+        "-o",
+        "s.wav",
+    )
+    assert code == 0, err
+    manifest = json.loads((here / "b" / "manifest.json").read_text())
+    root = builtin_routines()["neck-and-shoulders"].read_bytes()
+    import hashlib
+
+    assert manifest["routine"]["sha256"] != hashlib.sha256(root).hexdigest()
+    assert [f["path"] for f in manifest["routine"]["files"]] == [
+        "neck-and-shoulders.yaml",
+        "common/closing.yaml",
+    ]
+
+
+def test_a_cache_that_cannot_be_written_says_so_once(
+    places: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    routine, here = places
+    (here / "blocked").write_text("a file where the cache folder should be")
+    code, _, err = run(
+        capsys,
+        "render",
+        str(routine),
+        "--engine",
+        "fake",
+        "--cache-dir",
+        "blocked",
+        "-q",
+        "-o",
+        "x.wav",
+    )
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "cannot be written" in warnings[0], err
+
+
+def test_ctrl_c_during_a_bundle_leaves_no_folder(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from acuvoice.cli import INTERRUPTED
+
+    routine = tmp_path / "long.yaml"
+    routine.write_text(
+        "acuvoice: 1\ntitle: Long\nsafety_notice: false\nsteps:\n  - pause: 40m\n    elastic: false\n"
+    )
+    exe = Path(sys.executable).with_name("acuvoice")
+    env = {**os.environ, "ACUVOICE_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.Popen(
+        [str(exe), "render", str(routine), "--engine", "fake", "--ambience", "rain",
+         "--bundle", str(tmp_path / "new" / "bundle"), "-o", "long.flac"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(tmp_path.glob("new/bundle/.acuvoice-*/.long.flac.*")):
+        time.sleep(0.05)
+    assert list(tmp_path.glob("new/bundle/.acuvoice-*/.long.flac.*")), "it never started writing"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip().splitlines()[-1] == INTERRUPTED, err
+    assert not (tmp_path / "new").exists()

@@ -23,7 +23,7 @@ from acuvoice.audio.cues import (
 from acuvoice.audio.decode import probe
 from acuvoice.errors import SoundError, UsageError
 from acuvoice.routine.model import CUE_NAMES, CUE_SETS
-from tests.support import require_program
+from tests.support import require, require_program
 
 RATE = 44100
 SETS = [name for name in CUE_SETS if name != "none"]
@@ -355,8 +355,8 @@ def test_a_folder_of_wav_flac_and_ogg(tmp_path: Path) -> None:
         assert cues[cue] is bowl[cue]
 
 
-@pytest.mark.skipif("MP3" not in sf.available_formats(), reason="libsndfile without MP3")
 def test_an_mp3_cue(tmp_path: Path) -> None:
+    require("MP3" in sf.available_formats(), "libsndfile with MP3", "pip install -U soundfile")
     sf.write(tmp_path / "start.mp3", tone(440, 1.0, 44100), 44100, format="MP3")
     x = mono(load_cue_folder(tmp_path, 22050)["start"])
     assert abs(dominant_hz(x, 22050) / 440 - 1) < 0.01
@@ -417,7 +417,7 @@ def test_cues_in_every_format_ffmpeg_reads(
     suffix: str, args: list[str], encoder: str, tolerance_s: float, tmp_path: Path
 ) -> None:
     if f" {encoder} " not in ffmpeg_encoders():
-        pytest.skip(f"this ffmpeg has no {encoder} encoder")
+        require(False, f"ffmpeg's {encoder} encoder", "Debian's ffmpeg has it")
     press = faded_tone(880, 0.3, FILE_RATE, before_s=0.2, after_s=0.1)
     release = faded_tone(550, 0.5, FILE_RATE, before_s=0.1, after_s=0.3)
     # Stereo, the right channel at half the level: the cue is their mix, 0.75 of the left.

@@ -37,8 +37,8 @@ from acuvoice.engines.base import SpeechEngine, VoiceInfo
 from acuvoice.engines.pyttsx3_engine import Pyttsx3Engine, language_tag, read_checked_wav
 from acuvoice.engines.registry import INSTALL_HINTS, engine_names, get_engine, pick_engine
 from acuvoice.errors import EngineError
+from tests.support import require, require_program
 
-from .support import require, require_program
 from .test_intelligibility import load_recognizer, transcribe, word_accuracy
 
 SHORT = "Press now, and hold it steady."

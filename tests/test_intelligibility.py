@@ -50,8 +50,7 @@ import numpy as np
 import pytest
 
 from acuvoice.cli import main
-
-from .support import require, require_program
+from tests.support import require, require_program
 
 ROUTINE = "neck-and-shoulders"
 #: Recognizer sample rate (Whisper's).

@@ -297,8 +297,7 @@ def test_full_disk_is_a_clear_error(routine_file: Path, cache: Path, tmp_path: P
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(small)], capture_output=True
     )
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    require(mounted.returncode == 0, "mounting a small tmpfs (needs root)")
     try:
         session = prepare_session(
             routine_file, SessionOptions(engine="fake"), cache=SynthesisCache(cache)

@@ -33,9 +33,7 @@ from acuvoice.export.tags import (
 
 FFMPEG = shutil.which("ffmpeg")
 FFPROBE = shutil.which("ffprobe")
-needs_ffmpeg = pytest.mark.skipif(
-    FFMPEG is None or FFPROBE is None, reason="ffmpeg and ffprobe are needed for MP3 and M4A"
-)
+needs_ffmpeg = pytest.mark.needs_program("ffmpeg", "ffprobe")
 
 RATE = 44_100
 FRAMES = RATE  # one second

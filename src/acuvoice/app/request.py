@@ -31,14 +31,15 @@ class RoutineRef:
         path: An absolute path to a routine file.
         text: The YAML of a routine (pasted into a page, sent to an API).
         shown: How problems name the routine (what the user typed, ``<text>``...).
-        name: For text, the routine's name (it names the output files).
+        name: For text, the routine's name (it names the output files); default: made
+            from its title.
     """
 
     builtin: str | None = None
     path: Path | None = None
     text: str | None = None
     shown: str | None = None
-    name: str = "routine"
+    name: str | None = None
 
     def __post_init__(self) -> None:
         given = [x is not None for x in (self.builtin, self.path, self.text)]
@@ -59,7 +60,7 @@ class RoutineRef:
         return cls(path=absolute, shown=shown or os.fspath(path))
 
     @classmethod
-    def yaml(cls, text: str, *, name: str = "routine", shown: str = "<text>") -> RoutineRef:
+    def yaml(cls, text: str, *, name: str | None = None, shown: str = "<text>") -> RoutineRef:
         """A routine given as YAML text; it may not include files or name sound files."""
         return cls(text=text, name=name, shown=shown)
 

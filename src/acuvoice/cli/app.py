@@ -26,8 +26,8 @@ from acuvoice.cli import (
 def cli(debug: bool) -> None:
     """Turn acupressure routines (YAML) into timed, guided sessions.
 
-    A ROUTINE is a path to a routine file or the name of a built-in routine
-    (see `acuvoice routines`). Exit status: 0 success, 1 a failure while rendering,
+    A ROUTINE is a path to a routine file, the name of a built-in routine
+    (see `acuvoice routines`), or - to read one from standard input. Exit status: 0 success, 1 a failure while rendering,
     2 bad usage or an invalid routine, 130 interrupted (Ctrl-C; nothing is left half-written).
     """
 

@@ -11,7 +11,6 @@ from acuvoice.app import (
     CoverChoice,
     OutputChoices,
     RenderRequest,
-    RoutineRef,
     TagOverrides,
     render,
 )
@@ -19,6 +18,7 @@ from acuvoice.cli.options import (
     ClickProgress,
     UserPath,
     report_omissions,
+    routine_arg,
     session_options,
     timeline_options,
 )
@@ -190,7 +190,7 @@ def command(
         bundle=bundle is not None,
     )
     request = RenderRequest(
-        routine=RoutineRef.from_argument(routine, Path.cwd()),
+        routine=routine_arg(routine),
         session=session_options(
             engine=engine,
             voice=voice,

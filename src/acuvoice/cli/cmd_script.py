@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
-from acuvoice.app import RenderRequest, RoutineRef, script
+from acuvoice.app import RenderRequest, script
 from acuvoice.cli.options import (
     ClickProgress,
     UserPath,
     report_omissions,
+    routine_arg,
     session_options,
     timeline_options,
 )
@@ -63,7 +64,7 @@ def command(
     so the script is exactly the session `render` makes with the same options.
     """
     request = RenderRequest(
-        routine=RoutineRef.from_argument(routine, Path.cwd()),
+        routine=routine_arg(routine),
         session=session_options(
             engine=engine, voice=voice, rate=rate, target=target, avoid=avoid, cues=cues
         ),

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from acuvoice.app import RoutineRef, check_routine
+from acuvoice.app import check_routine
+from acuvoice.cli.options import routine_arg
 from acuvoice.errors import Severity, UsageError
 from acuvoice.points.library import builtin_library
 
@@ -24,7 +23,7 @@ def command(routines: tuple[str, ...], strict: bool) -> None:
     library = builtin_library()
     failed = 0
     for source in routines:
-        problems = check_routine(RoutineRef.from_argument(source, Path.cwd()), library=library)
+        problems = check_routine(routine_arg(source), library=library)
         errors = [p for p in problems if p.severity is Severity.ERROR or strict]
         for p in problems:
             click.echo(str(p), err=True)

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from acuvoice.app import RoutineRef
 from acuvoice.errors import UsageError
 from acuvoice.render import SessionOptions
 from acuvoice.routine.loader import looks_like_voice_file, sound_spec_problem
@@ -92,6 +93,27 @@ def timeline_options(fn: F) -> F:
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+#: Where a ROUTINE argument of ``-`` is read from.
+STDIN_NAME = "<stdin>"
+
+
+def routine_arg(value: str) -> RoutineRef:
+    """A ROUTINE argument: a path, a built-in routine's name, or ``-`` for YAML on stdin.
+
+    A routine read from stdin has no folder (no includes or sound files) and is named after
+    its title.
+    """
+    if value == "-":
+        stream = sys.stdin
+        if stream.isatty():
+            raise UsageError(
+                "ROUTINE '-' reads a routine from standard input; pipe one in, as in "
+                "`acuvoice render - < my-routine.yaml`"
+            )
+        return RoutineRef.yaml(stream.read(), shown=STDIN_NAME)
+    return RoutineRef.from_argument(value, Path.cwd())
 
 
 def sound_arg(key: str, value: str | None) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -143,7 +144,7 @@ def load_routine(
 def load_routine_text(
     text: str,
     *,
-    name: str = "routine",
+    name: str | None = None,
     shown: str = "<text>",
     library: PointLibrary | None = None,
 ) -> Routine:
@@ -154,7 +155,8 @@ def load_routine_text(
 
     Args:
         text: The YAML source.
-        name: The routine's name (used for output file names).
+        name: The routine's name (it names output files); default: made from the title
+            (``Evening calm`` -> ``evening-calm``).
         shown: How to name the text in problems.
         library: The point library (the built-in one by default).
 
@@ -324,7 +326,9 @@ class _Loader:
         return seen
 
     # -- pass 2: check and convert ---------------------------------------------------------
-    def load(self, path: Path | None, shown: str, name: str, *, text: str | None = None) -> Routine:
+    def load(
+        self, path: Path | None, shown: str, name: str | None, *, text: str | None = None
+    ) -> Routine:
         root = self.read(path, shown, root=True, chain=(), text=text)
         files = self.all_files(root)
         custom = self.custom_points(files)
@@ -338,7 +342,13 @@ class _Loader:
             steps = self.convert_steps(root, library, root.parsed.defaults, ())
             errors = [p for p in self.problems if p.severity is Severity.ERROR]
             if not errors:
-                routine = self.make_routine(root.parsed, tuple(steps), name, path, tuple(custom))
+                routine = self.make_routine(
+                    root.parsed,
+                    tuple(steps),
+                    name or slug(root.parsed.title),
+                    path,
+                    tuple(custom),
+                )
         if routine is None:
             cls = UnknownPointError if self.unknown_points == len(errors) else RoutineError
             raise cls(_sorted(self.problems))
@@ -605,6 +615,12 @@ def _voice_name(name: str | None, base: Path | None) -> str | None:
     if looks_like_voice_file(name) or path.is_file():
         return str(path.absolute())
     return name
+
+
+def slug(title: str) -> str:
+    """A file name made from a title: ``Evening calm (10 min)`` -> ``evening-calm-10-min``."""
+    words = re.findall(r"\w+", title.casefold())
+    return "-".join(words)[:60].strip("-_") or "routine"
 
 
 def _sha256(text: str) -> str:
