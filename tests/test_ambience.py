@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import gc
 import re
 import subprocess
@@ -20,7 +19,7 @@ from acuvoice.audio import ambience as ambience_module
 from acuvoice.audio.ambience import BED_RMS_DB, Ambience, open_ambience
 from acuvoice.errors import SoundError, UsageError
 from acuvoice.routine.model import AMBIENCES
-from tests.support import require, require_program
+from tests.support import encode, require_encoder, require_program
 
 BEDS = ["pink-noise", "brown-noise", "rain", "ocean"]
 RATE = 44100
@@ -265,30 +264,6 @@ def test_silence_stays_silence(tmp_path: Path) -> None:
 # --- formats that ffmpeg decodes ---------------------------------------------------------
 
 
-@functools.cache
-def ffmpeg_encoders() -> str:
-    listing = subprocess.run(
-        [require_program("ffmpeg"), "-hide_banner", "-encoders"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return listing.stdout
-
-
-def encode(samples: np.ndarray, rate: int, path: Path, args: list[str]) -> Path:
-    """Encode float ``(frames, channels)`` samples with ffmpeg into ``path`` (its suffix names
-    the container)."""
-    ffmpeg = require_program("ffmpeg")
-    source = path.with_name(f".{path.name}.source.wav")
-    sf.write(source, samples, rate, subtype="PCM_16")
-    subprocess.run(
-        [ffmpeg, "-v", "error", "-nostdin", "-y", "-i", str(source), *args, str(path)], check=True
-    )
-    source.unlink()
-    return path
-
-
 def band_noise(seconds: float, rate: int, channels: int, seed: int = 5) -> np.ndarray:
     """Independent noise per channel below 4 kHz (or 0.4 of the rate), ``(frames, channels)``."""
     white = np.random.default_rng(seed).standard_normal((round(seconds * rate), channels))
@@ -329,8 +304,7 @@ FORMATS = [
 def test_beds_in_every_format_ffmpeg_reads(
     suffix: str, args: list[str], encoder: str, tolerance_s: float, tmp_path: Path
 ) -> None:
-    if f" {encoder} " not in ffmpeg_encoders():
-        require(False, f"ffmpeg's {encoder} encoder", "Debian's ffmpeg has it")
+    require_encoder(encoder)
     rate, seconds = 22050, 2.5
     source = band_noise(seconds, FILE_RATE, 2)
     path = encode(source, FILE_RATE, tmp_path / f"bed.{suffix}", args)

@@ -12,7 +12,7 @@ import soundfile as sf
 
 from acuvoice.cli import main
 from acuvoice.engines.registry import get_engine
-from tests.support import require
+from tests.support import interrupt_render, require
 
 ROUTINE = """\
 acuvoice: 1
@@ -308,30 +308,12 @@ def test_a_cache_that_cannot_be_written_says_so_once(
 
 
 def test_ctrl_c_during_a_bundle_leaves_no_folder(tmp_path: Path) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
     from acuvoice.cli import INTERRUPTED
 
-    routine = tmp_path / "long.yaml"
-    routine.write_text(
-        "acuvoice: 1\ntitle: Long\nsafety_notice: false\nsteps:\n  - pause: 40m\n    elastic: false\n"
+    code, err = interrupt_render(
+        tmp_path,
+        ["--bundle", str(tmp_path / "new" / "bundle"), "-o", "long.flac"],
+        "new/bundle/.acuvoice-*/.long.flac.*",
     )
-    exe = Path(sys.executable).with_name("acuvoice")
-    env = {**os.environ, "ACUVOICE_CACHE_DIR": str(tmp_path / "cache")}
-    proc = subprocess.Popen(
-        [str(exe), "render", str(routine), "--engine", "fake", "--ambience", "rain",
-         "--bundle", str(tmp_path / "new" / "bundle"), "-o", "long.flac"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
-    )  # fmt: skip
-    deadline = time.time() + 60
-    while time.time() < deadline and not list(tmp_path.glob("new/bundle/.acuvoice-*/.long.flac.*")):
-        time.sleep(0.05)
-    assert list(tmp_path.glob("new/bundle/.acuvoice-*/.long.flac.*")), "it never started writing"
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and err.strip().splitlines()[-1] == INTERRUPTED, err
+    assert code == 130 and err.strip().splitlines()[-1] == INTERRUPTED, err
     assert not (tmp_path / "new").exists()

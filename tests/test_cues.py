@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +21,7 @@ from acuvoice.audio.cues import (
 from acuvoice.audio.decode import probe
 from acuvoice.errors import SoundError, UsageError
 from acuvoice.routine.model import CUE_NAMES, CUE_SETS
-from tests.support import require, require_program
+from tests.support import encode, require, require_encoder
 
 RATE = 44100
 SETS = [name for name in CUE_SETS if name != "none"]
@@ -366,30 +364,6 @@ def test_an_mp3_cue(tmp_path: Path) -> None:
 # --- formats that ffmpeg decodes ---------------------------------------------------------
 
 
-@functools.cache
-def ffmpeg_encoders() -> str:
-    listing = subprocess.run(
-        [require_program("ffmpeg"), "-hide_banner", "-encoders"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return listing.stdout
-
-
-def encode(samples: np.ndarray, rate: int, path: Path, args: list[str]) -> Path:
-    """Encode float ``(frames, channels)`` samples with ffmpeg into ``path`` (its suffix names
-    the container)."""
-    ffmpeg = require_program("ffmpeg")
-    source = path.with_name(f".{path.name}.source.wav")
-    sf.write(source, samples, rate, subtype="PCM_16")
-    subprocess.run(
-        [ffmpeg, "-v", "error", "-nostdin", "-y", "-i", str(source), *args, str(path)], check=True
-    )
-    source.unlink()
-    return path
-
-
 def faded_tone(hz: float, seconds: float, sr: int, before_s: float, after_s: float) -> np.ndarray:
     """A tone with 5 ms raised-cosine edges between silences: its length is unambiguous."""
     t = np.arange(round(seconds * sr)) / sr
@@ -416,8 +390,7 @@ FORMATS = [
 def test_cues_in_every_format_ffmpeg_reads(
     suffix: str, args: list[str], encoder: str, tolerance_s: float, tmp_path: Path
 ) -> None:
-    if f" {encoder} " not in ffmpeg_encoders():
-        require(False, f"ffmpeg's {encoder} encoder", "Debian's ffmpeg has it")
+    require_encoder(encoder)
     press = faded_tone(880, 0.3, FILE_RATE, before_s=0.2, after_s=0.1)
     release = faded_tone(550, 0.5, FILE_RATE, before_s=0.1, after_s=0.3)
     # Stereo, the right channel at half the level: the cue is their mix, 0.75 of the left.

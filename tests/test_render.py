@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +17,7 @@ from acuvoice.export.tags import Tags
 from acuvoice.render import OutputOptions, SessionOptions, prepare_session, render_session
 from acuvoice.timeline import EventKind, timing_violations
 from acuvoice.units import ms_to_samples
-from tests.support import require, require_program
+from tests.support import interrupt_render, require, require_program
 
 ROUTINE = """\
 acuvoice: 1
@@ -310,29 +307,12 @@ def test_full_disk_is_a_clear_error(routine_file: Path, cache: Path, tmp_path: P
 
 
 def test_ctrl_c_leaves_no_file(tmp_path: Path) -> None:
-    routine = tmp_path / "long.yaml"
-    routine.write_text(
-        "acuvoice: 1\ntitle: Long\nsafety_notice: false\nsteps:\n  - pause: 40m\n    elastic: false\n"
-    )
-    exe = Path(sys.executable).with_name("acuvoice")
-    env = {**os.environ, "ACUVOICE_CACHE_DIR": str(tmp_path / "cache")}
-    proc = subprocess.Popen(
-        [str(exe), "render", str(routine), "--engine", "fake", "--ambience", "rain", "-o", str(tmp_path / "long.flac")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
-    )  # fmt: skip
-    deadline = time.time() + 60
     # The render writes inside a hidden staging folder until every file is complete.
-    while time.time() < deadline and not list(tmp_path.glob(".acuvoice-*/.long.flac.*")):
-        time.sleep(0.05)
-    assert list(tmp_path.glob(".acuvoice-*/.long.flac.*")), "the render never started writing"
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130
+    code, err = interrupt_render(tmp_path, ["-o", "long.flac"], ".acuvoice-*/.long.flac.*")
+    assert code == 130
     # click turns Ctrl-C into Abort: the message must still say that nothing was left behind.
     assert err.strip().splitlines()[-1] == INTERRUPTED, err
     assert "Traceback" not in err
-    assert not list(tmp_path.glob("*long.flac*"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "long.yaml"]
 
 

@@ -1,8 +1,11 @@
-"""Write files all-or-nothing: a hidden temporary file beside the target, renamed when complete."""
+"""Files: written all-or-nothing (a hidden temporary file beside the target, renamed when
+complete), and hashed."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -50,3 +53,25 @@ def write_text_atomic(path: Path, text: str) -> None:
             tmp.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror}") from exc
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes (hex), read a megabyte at a time.
+
+    Remembered for the file's path, size and modification time, so a voice model or an
+    hour of ambience is read once per process, not once per request.
+
+    Raises:
+        OSError: The file cannot be read.
+    """
+    info = path.stat()
+    return _sha256_of(str(path.resolve()), info.st_size, info.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -11,6 +11,7 @@ from acuvoice import __version__
 from acuvoice.export.chapters import audacity_labels, podcast_chapters_json
 from acuvoice.export.scripts import format_script
 from acuvoice.export.sheet import render_sheet, write_sheet_pdf
+from acuvoice.files import file_sha256
 from acuvoice.points.library import PointLibrary
 from acuvoice.render import RenderResult, Session
 from acuvoice.routine.model import Routine
@@ -70,15 +71,6 @@ def routine_sha256(routine: Routine) -> str:
     digest = hashlib.sha256()
     for f in routine.files:
         digest.update(f"{f.path}\0{f.sha256}\n".encode())
-    return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read a megabyte at a time."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
     return digest.hexdigest()
 
 

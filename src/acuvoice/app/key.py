@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from acuvoice import __version__
 from acuvoice.audio.cues import CUE_EXTENSIONS
+from acuvoice.files import file_sha256
 from acuvoice.routine.loader import looks_like_voice_file
 from acuvoice.routine.model import AMBIENCES, CUE_NAMES, CUE_SETS
 
@@ -96,23 +97,15 @@ def _cues_identity(spec: str) -> str | list[list[str]]:
         for p in folder.iterdir()
         if p.is_file() and p.stem.lower() in CUE_NAMES and p.suffix.lower() in CUE_EXTENSIONS
     )
-    return [[p.name.lower(), _sha256_file(p)] for p in found]
+    return [[p.name.lower(), file_sha256(p)] for p in found]
 
 
 def _ambience_identity(spec: str) -> str:
-    return spec if spec in AMBIENCES else f"file:{_sha256_file(Path(spec))}"
+    return spec if spec in AMBIENCES else f"file:{file_sha256(Path(spec))}"
 
 
 def _sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @functools.lru_cache(maxsize=1)

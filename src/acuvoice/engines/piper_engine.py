@@ -21,6 +21,7 @@ import numpy as np
 from acuvoice.audio.buffer import Clip, as_samples
 from acuvoice.engines.base import Availability, VoiceInfo
 from acuvoice.errors import EngineError, UnknownVoiceError
+from acuvoice.files import file_sha256
 from acuvoice.validation import did_you_mean
 
 #: Packages that bundle piper voices (``.onnx`` + ``.onnx.json`` + ``MODEL_CARD`` in ``data/``).
@@ -35,7 +36,6 @@ _LOAD_LOCK = threading.Lock()
 # espeak-ng, which piper uses to turn text into phonemes, keeps global state in C: one
 # caller at a time. The ONNX model itself may run from several threads at once.
 _PHONEMIZE_LOCK = threading.Lock()
-_HASHES: dict[tuple[str, int, int], str] = {}
 _HASH_LOCK = threading.Lock()
 
 
@@ -66,15 +66,8 @@ def model_sha256(path: Path) -> str:
 
     Memoized by path, modification time and size, since a model is about 60 MB.
     """
-    key = _file_key(path)
     with _HASH_LOCK:
-        if key not in _HASHES:
-            digest = hashlib.sha256()
-            with path.open("rb") as f:
-                for block in iter(functools.partial(f.read, 1 << 20), b""):
-                    digest.update(block)
-            _HASHES[key] = digest.hexdigest()[:16]
-        return _HASHES[key]
+        return file_sha256(path)[:16]
 
 
 def parse_model_card(text: str) -> dict[str, str]:
