@@ -73,6 +73,13 @@ def test_typed_sound_paths_resolve_where_the_user_is(
     )  # fmt: skip
     assert code == 0, err
     assert rms(here / "out.ambience.wav") > 1e-3 and (here / "out.cues.wav").is_file()
+    # A built-in routine too: its folder is inside the installed package, not where you are.
+    code, _, err = run(
+        capsys, "render", "calm-and-sleep", "--engine", "fake", "--ambience", "amb.wav",
+        "--stems", "-q", "-o", "calm.wav",
+    )  # fmt: skip
+    assert code == 0, err
+    assert rms(here / "calm.ambience.wav") > 1e-3
 
 
 def test_routine_sound_paths_resolve_against_the_routine(

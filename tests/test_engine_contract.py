@@ -34,6 +34,7 @@ import acuvoice
 from acuvoice.audio.buffer import Clip
 from acuvoice.engines import pyttsx3_engine
 from acuvoice.engines.base import SpeechEngine, VoiceInfo
+from acuvoice.engines.lexicon import RESPELLINGS
 from acuvoice.engines.pyttsx3_engine import Pyttsx3Engine, language_tag, read_checked_wav
 from acuvoice.engines.registry import INSTALL_HINTS, engine_names, get_engine, pick_engine
 from acuvoice.errors import EngineError
@@ -410,7 +411,11 @@ def test_piper_fingerprint_is_the_version_and_the_files_content(
 ) -> None:
     config = joe_model.with_name(joe_model.name + ".json")
     version = importlib.metadata.version("piper-tts")
-    expected = f"piper-tts-{version}/onnx-{sha256(joe_model)[:16]}/config-{sha256(config)[:8]}"
+    respellings = json.dumps(RESPELLINGS["en"], sort_keys=True, ensure_ascii=False)
+    expected = (
+        f"piper-tts-{version}/onnx-{sha256(joe_model)[:16]}/config-{sha256(config)[:8]}"
+        f"/lexicon-{hashlib.sha256(respellings.encode()).hexdigest()[:8]}"
+    )
     assert piper.fingerprint(piper.resolve_voice(None, "en")) == expected
     # A copy elsewhere sounds the same: the content counts, not the place.
     model = tmp_path / "en_US-copy-medium.onnx"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -56,7 +58,6 @@ class RenderOutcome:
         timeline: The compiled session.
         engine: The engine's name.
         voice: The voice.
-        manifest: What ``manifest.json`` holds (also for a render that writes none).
         warnings: What was allowed but probably unintended.
     """
 
@@ -68,8 +69,14 @@ class RenderOutcome:
     timeline: Timeline
     engine: str
     voice: VoiceInfo
-    manifest: dict[str, Any]
     warnings: tuple[str, ...]
+    _manifest: Callable[[], dict[str, Any]] = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def manifest(self) -> dict[str, Any]:
+        """What ``manifest.json`` holds: a bundle's own; for a render that writes none, made
+        from its files when first asked for (hashing an hour of WAV takes a second or two)."""
+        return self._manifest()
 
     @property
     def omitted(self) -> tuple[Omission, ...]:
@@ -154,12 +161,19 @@ def render(
             vtt = staging.path / f"{checked.stem}.vtt"
             vtt.write_text(format_script(session.timeline, "vtt"), encoding="utf-8")
             written.append(vtt)
-        data = manifest(session, result, written, audio_name=checked.audio_name, key=key)
         last = None
         if output.bundle:
+            data = manifest(session, result, written, audio_name=checked.audio_name, key=key)
             last = staging.path / MANIFEST
             write_manifest(last, data)
         moved = staging.commit(written, last=last, remove=previous)
+    final = [folder / p.name for p in written]
+
+    def describe() -> dict[str, Any]:
+        if output.bundle:
+            return data
+        return manifest(session, result, final, audio_name=checked.audio_name, key=key)
+
     return RenderOutcome(
         key=key,
         folder=folder,
@@ -173,8 +187,8 @@ def render(
         timeline=session.timeline,
         engine=session.speech.engine.name,
         voice=session.speech.voice,
-        manifest=data,
         warnings=checked.warnings,
+        _manifest=describe,
     )
 
 

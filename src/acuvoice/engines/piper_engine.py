@@ -20,6 +20,7 @@ import numpy as np
 
 from acuvoice.audio.buffer import Clip, as_samples
 from acuvoice.engines.base import Availability, VoiceInfo
+from acuvoice.engines.lexicon import lexicon_id, respell
 from acuvoice.errors import EngineError, UnknownVoiceError
 from acuvoice.files import file_sha256
 from acuvoice.validation import did_you_mean
@@ -332,11 +333,15 @@ class PiperEngine:
         return voice_files_at(voice.id)
 
     def fingerprint(self, voice: VoiceInfo) -> str:
-        """piper-tts version, the model's SHA-256 (16 hex digits) and its config's."""
+        """piper-tts version, the model's SHA-256 (16 hex digits), its config's, and the
+        respellings used for its language."""
         self._require()
         files = self._files(voice)
         config_sha = hashlib.sha256(files.config.read_bytes()).hexdigest()[:8]
-        return f"piper-tts-{_piper_version()}/onnx-{model_sha256(files.model)}/config-{config_sha}"
+        return (
+            f"piper-tts-{_piper_version()}/onnx-{model_sha256(files.model)}/config-{config_sha}"
+            f"/lexicon-{lexicon_id(voice.language)}"
+        )
 
     def _load(self, files: VoiceFiles) -> Any:
         key = _file_key(files.model)
@@ -385,7 +390,7 @@ class PiperEngine:
             # synthesize_stream_raw's steps, with the phonemizer under its lock so threads can
             # share the model.
             with _PHONEMIZE_LOCK:
-                sentences = model.phonemize(text)
+                sentences = model.phonemize(respell(text, voice.language))
             pause = np.zeros(int(SENTENCE_SILENCE_S * length_scale * sample_rate), dtype=np.int16)
             pieces: list[np.ndarray[Any, np.dtype[np.int16]]] = []
             for phonemes in sentences:
