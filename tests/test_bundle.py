@@ -76,6 +76,8 @@ def test_bundle_holds_every_deliverable(bundle: tuple[Path, Timeline]) -> None:
         "session.chapters.json",
         "session.chapters.vtt",
         "session.labels.txt",
+        "session.timeline.json",
+        "session.diagram.svg",
         "session.html",
         "session.cover.png",
         "session.voice.wav",
@@ -209,3 +211,20 @@ def test_mp3_cover_and_year(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         ]
     )
     assert code == 2 and "'soon' is not a year" in capsys.readouterr().err
+
+
+def test_timeline_and_diagram_describe_the_session(bundle: tuple[Path, Timeline]) -> None:
+    folder, timeline = bundle
+    assert (
+        Timeline.from_json(json.loads((folder / "session.timeline.json").read_text())) == timeline
+    )
+    svg = (folder / "session.diagram.svg").read_text()
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(svg)
+    codes = {
+        c.get("data-code")
+        for c in root.iter("{http://www.w3.org/2000/svg}circle")
+        if c.get("class") == "marker"
+    }
+    assert codes == {e.point for e in timeline.of_kind(EventKind.HOLD)}

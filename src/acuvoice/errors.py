@@ -13,7 +13,8 @@
     │   └── UnknownEngineError      no engine or voice by that name (exit 2)
     │       └── UnknownVoiceError   no voice by that name, or no such voice file (exit 2)
     ├── RenderError                 mixing or mastering failed (exit 1)
-    └── ExportError                 an output file could not be written (exit 1)
+    ├── ExportError                 an output file could not be written (exit 1)
+    └── Cancelled                   the work was asked to stop (exit 130)
 
 A ``RoutineError`` carries every :class:`Problem` found in a file (errors and warnings), so
 all of them are reported together.
@@ -124,3 +125,9 @@ class RenderError(AcuvoiceError):
 
 class ExportError(AcuvoiceError):
     """An output file could not be written."""
+
+
+class Cancelled(AcuvoiceError):
+    """Someone asked for the work to stop (a web page's Cancel); nothing is left behind."""
+
+    exit_code = 130

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
+#: The phases of a render, in order; front ends weigh them to show one overall fraction.
+VOICING = "voicing"
+MEASURING = "measuring"
+WRITING = "writing"
+EXTRAS = "extras"
+PHASES = (VOICING, MEASURING, WRITING, EXTRAS)
+
 
 class Progress(Protocol):
     """Where long work reports how far it has come (the CLI draws a bar; the web streams events).
@@ -12,8 +19,9 @@ class Progress(Protocol):
     started with its size in units, advanced as units are done, and finished.
     """
 
-    def start(self, label: str, total: int) -> None:
-        """Begin a phase of ``total`` units."""
+    def start(self, label: str, total: int, phase: str = "") -> None:
+        """Begin a phase of ``total`` units; ``label`` is for people, ``phase`` one of
+        :data:`PHASES` (or empty) for programs."""
         ...
 
     def advance(self, units: int = 1) -> None:
@@ -35,7 +43,7 @@ class Silent:
     def __init__(self) -> None:
         self.warnings: list[str] = []
 
-    def start(self, label: str, total: int) -> None:
+    def start(self, label: str, total: int, phase: str = "") -> None:
         """Nothing to show."""
 
     def advance(self, units: int = 1) -> None:

@@ -48,7 +48,7 @@ from acuvoice.files import atomic_output
 from acuvoice.measure import WordsPerMinute
 from acuvoice.phrases import load_catalog
 from acuvoice.points.library import PointLibrary, builtin_library
-from acuvoice.progress import Progress, Silent
+from acuvoice.progress import VOICING, WRITING, Progress, Silent
 from acuvoice.routine.loader import load_routine
 from acuvoice.routine.model import AMBIENCES, Routine
 from acuvoice.speech import Speech
@@ -134,6 +134,8 @@ class OutputOptions:
             from the title.
         stems_dir: Also write the voice, cue and ambience stems into this folder (a stem
             that would be silence, like ambience when there is none, is not written).
+        live_copy: For MP3 written by ffmpeg: also write the encoded audio here as it is
+            made, for streaming to a listener before the render is done (left in place).
     """
 
     channels: int = 2
@@ -142,6 +144,7 @@ class OutputOptions:
     true_peak_dbtp: float = -1.0
     chapters: bool = True
     stems_dir: Path | None = None
+    live_copy: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +269,7 @@ def voice_session(
         voice=f"{speech.description}; {plan.voice.license}",
     )
     texts = _phrases(routine, library, compile_options)
-    progress.start(f"Voicing with {plan.engine.name}/{plan.voice.id}", len(texts))
+    progress.start(f"Voicing with {plan.engine.name}/{plan.voice.id}", len(texts), VOICING)
     speech.prepare(texts, progress.advance)
     progress.finish()
     timeline = compile_timeline(routine, library, speech.measure, compile_options)
@@ -453,7 +456,7 @@ def _render(
     gain = db_to_gain(gain_db)
     tags = output.tags if output.tags is not None else session_tags(session.routine, cover=True)
 
-    progress.start(f"Writing {path.name}", blocks)
+    progress.start(f"Writing {path.name}", blocks, WRITING)
     out_meter = LoudnessMeter(rate, channels)
     peak_meter = TruePeakMeter(rate, channels)
     limiter = Limiter(rate, channels, ceiling_dbtp=output.true_peak_dbtp)
@@ -461,7 +464,7 @@ def _render(
     with contextlib.ExitStack() as files:
         tmp = files.enter_context(atomic_output(path))
         stem_tmps = {name: files.enter_context(atomic_output(p)) for name, p in stem_paths.items()}
-        encode = output.encode
+        encode = dataclasses.replace(output.encode, live_copy=output.live_copy)
         if fmt.name == "m4a" and output.chapters:
             encode = dataclasses.replace(
                 encode, ffmetadata=ffmetadata(session.timeline, _ffmpeg_tags(tags))

@@ -18,11 +18,13 @@ from acuvoice.app.request import (
     TagOverrides,
 )
 from acuvoice.app.run import (
+    FitRange,
     RenderOutcome,
     RoutineSummary,
     ScriptOutcome,
     builtin_summaries,
     check_routine,
+    fit_range,
     render,
     script,
 )
@@ -31,6 +33,7 @@ from acuvoice.render import SessionOptions
 __all__ = [
     "CheckedRequest",
     "CoverChoice",
+    "FitRange",
     "OutputChoices",
     "RenderOutcome",
     "RenderRequest",
@@ -42,6 +45,7 @@ __all__ = [
     "builtin_summaries",
     "check_routine",
     "content_key",
+    "fit_range",
     "render",
     "script",
     "validate",

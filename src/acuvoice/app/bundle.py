@@ -10,7 +10,7 @@ from typing import Any
 from acuvoice import __version__
 from acuvoice.export.chapters import audacity_labels, podcast_chapters_json
 from acuvoice.export.scripts import format_script
-from acuvoice.export.sheet import render_sheet, write_sheet_pdf
+from acuvoice.export.sheet import render_sheet, session_diagram_svg, write_sheet_pdf
 from acuvoice.files import file_sha256
 from acuvoice.points.library import PointLibrary
 from acuvoice.render import RenderResult, Session
@@ -33,6 +33,8 @@ def write_deliverables(
 
     Files: ``STEM.vtt``, ``STEM.srt``, ``STEM.txt`` (transcripts); ``STEM.chapters.vtt``
     and ``STEM.chapters.json`` (Podcasting 2.0); ``STEM.labels.txt`` (Audacity);
+    ``STEM.timeline.json`` (the timeline, as ``script --format json`` prints it);
+    ``STEM.diagram.svg`` (the body diagram, markers carrying their point's code);
     ``STEM.html`` (the companion sheet) and ``STEM.pdf`` where Chromium is installed and
     ``pdf`` is set; ``STEM.cover.png`` (or ``.jpg``) with a cover.
 
@@ -49,6 +51,8 @@ def write_deliverables(
             timeline, title=routine.title, author=routine.author
         ),
         f"{stem}.labels.txt": audacity_labels(timeline),
+        f"{stem}.timeline.json": timeline.dumps(),
+        f"{stem}.diagram.svg": session_diagram_svg(timeline, routine, library),
         f"{stem}.html": render_sheet(timeline, routine, library, audio_name=audio_name),
     }
     written: list[Path] = []

@@ -24,6 +24,8 @@ BUNDLE_TEXTS = (
     "chapters.vtt",
     "chapters.json",
     "labels.txt",
+    "timeline.json",
+    "diagram.svg",
     "html",
 )
 MANIFEST = "manifest.json"

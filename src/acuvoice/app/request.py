@@ -33,6 +33,8 @@ class RoutineRef:
         shown: How problems name the routine (what the user typed, ``<text>``...).
         name: For text, the routine's name (it names the output files); default: made
             from its title.
+        builtin_includes: For text, whether it may include the parts the built-in
+            routines share (``include: common/closing.yaml``); nothing else is readable.
     """
 
     builtin: str | None = None
@@ -40,6 +42,7 @@ class RoutineRef:
     text: str | None = None
     shown: str | None = None
     name: str | None = None
+    builtin_includes: bool = False
 
     def __post_init__(self) -> None:
         given = [x is not None for x in (self.builtin, self.path, self.text)]
@@ -60,9 +63,17 @@ class RoutineRef:
         return cls(path=absolute, shown=shown or os.fspath(path))
 
     @classmethod
-    def yaml(cls, text: str, *, name: str | None = None, shown: str = "<text>") -> RoutineRef:
-        """A routine given as YAML text; it may not include files or name sound files."""
-        return cls(text=text, name=name, shown=shown)
+    def yaml(
+        cls,
+        text: str,
+        *,
+        name: str | None = None,
+        shown: str = "<text>",
+        builtin_includes: bool = False,
+    ) -> RoutineRef:
+        """A routine given as YAML text; it may not name sound or voice files, nor include
+        files other than the built-in routines' shared parts (with ``builtin_includes``)."""
+        return cls(text=text, name=name, shown=shown, builtin_includes=builtin_includes)
 
     @classmethod
     def from_argument(cls, value: str, cwd: Path) -> RoutineRef:
@@ -91,7 +102,11 @@ class RoutineRef:
         """
         if self.text is not None:
             return load_routine_text(
-                self.text, name=self.name, shown=self.shown or "<text>", library=library
+                self.text,
+                name=self.name,
+                shown=self.shown or "<text>",
+                library=library,
+                builtin_includes=self.builtin_includes,
             )
         if self.path is not None:
             return load_routine(self.path, library=library, shown=self.shown)

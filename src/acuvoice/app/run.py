@@ -8,7 +8,7 @@ import functools
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -19,15 +19,15 @@ from acuvoice.app.checks import MANIFEST, CheckedRequest, validate
 from acuvoice.app.request import RenderRequest, RoutineRef
 from acuvoice.audio.cues import cue_lengths_ms, load_cues
 from acuvoice.cache import SynthesisCache, default_cache_dir
-from acuvoice.compiler import CompileOptions, compile_timeline, cue_lengths
+from acuvoice.compiler import CompileOptions, compile_timeline, cue_lengths, target_range
 from acuvoice.engines.base import VoiceInfo
 from acuvoice.errors import CompileError, OutputError, Problem, RoutineError
 from acuvoice.export.audio import EncodeOptions
 from acuvoice.export.cover import generate_cover
 from acuvoice.export.scripts import format_script
-from acuvoice.measure import WordsPerMinute
+from acuvoice.measure import Measure, WordsPerMinute
 from acuvoice.points.library import PointLibrary, builtin_library
-from acuvoice.progress import Progress, Silent
+from acuvoice.progress import EXTRAS, Progress, Silent
 from acuvoice.render import (
     COVER_SUBTITLE,
     ESTIMATE,
@@ -92,6 +92,7 @@ def render(
     use_cache: bool = True,
     progress: Progress | None = None,
     library: PointLibrary | None = None,
+    live_copy: Path | None = None,
 ) -> RenderOutcome:
     """Check a request, voice it, and write its files into ``folder``, all or nothing.
 
@@ -109,6 +110,9 @@ def render(
         use_cache: ``False`` synthesizes every phrase and keeps nothing.
         progress: Told of each phase and of warnings.
         library: The point library (the built-in one by default).
+        live_copy: For MP3: a file the audio is also written to as it is encoded, front
+            to back, so a listener can hear the session before it is finished (the caller
+            removes it).
 
     Raises:
         AcuvoiceError: As :func:`~acuvoice.app.checks.validate` before any work; then
@@ -140,12 +144,13 @@ def render(
                 tags=tags,
                 chapters=output.chapters,
                 stems_dir=staging.path if output.stems else None,
+                live_copy=live_copy if output.format == "mp3" else None,
             ),
             progress=progress,
         )
         written = [result.path, *result.stems]
         if output.bundle:
-            progress.start("Writing transcripts, chapters and the companion sheet", 1)
+            progress.start("Writing transcripts, chapters and the companion sheet", 1, EXTRAS)
             written += write_deliverables(
                 session,
                 staging.path,
@@ -354,6 +359,75 @@ def builtin_summaries(*, library: PointLibrary | None = None) -> list[RoutineSum
     return found
 
 
+@dataclass(frozen=True)
+class FitRange:
+    """The lengths a request's session can be fitted to, and what its profile leaves out.
+
+    Attributes:
+        shortest_ms: The shortest ``target`` that can be met.
+        longest_ms: The longest (at most 6 hours).
+        natural_ms: Its length without a target.
+        measured_with: ``estimate`` (150 words a minute) or the voice's description.
+        omitted: Points the profile leaves out: ``(code, name, conditions)``.
+    """
+
+    shortest_ms: int
+    longest_ms: int
+    natural_ms: int
+    measured_with: str
+    omitted: tuple[tuple[str, str, tuple[str, ...]], ...]
+
+
+def fit_range(
+    request: RenderRequest,
+    *,
+    exact: bool = False,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+    library: PointLibrary | None = None,
+) -> FitRange:
+    """The range :func:`render` can fit ``request`` to (its ``target`` is ignored).
+
+    With ``exact``, speech lengths come from the request's voice (phrases are synthesized
+    or taken from the cache); otherwise from 150 words a minute, at once and close enough
+    to offer a choice.
+
+    Raises:
+        AcuvoiceError: As :func:`script` (an unsuitable profile is a ``CompileError``).
+    """
+    library = library or builtin_library()
+    options = dataclasses.replace(request.session, target_ms=0)
+    routine = request.routine.load(library)
+    cue_ms: Mapping[str, int]
+    if exact and (options.engine or routine.voice.engine) != ESTIMATE:
+        plan = plan_session(routine, options, library=library)
+        cache = SynthesisCache(cache_dir or default_cache_dir())
+        session = voice_session(plan, cache=cache, progress=progress)
+        measure: Measure = session.speech.measure
+        cue_ms = cue_lengths_ms(dict(plan.cues))
+        measured_with = session.speech.description
+        timeline = session.timeline
+    else:
+        check_options(options)
+        measure = WordsPerMinute(rate=options.rate or routine.voice.rate)
+        cue_set = options.cues or routine.sound.cues
+        cue_ms = cue_lengths(cue_set if cue_set in CUE_SETS else CUE_SETS[0])
+        measured_with = ESTIMATE
+        timeline = compile_timeline(
+            routine,
+            library,
+            measure,
+            CompileOptions(target_ms=0, avoid=options.avoid, cue_ms=cue_ms),
+        )
+    shortest, longest = target_range(
+        routine, library, measure, CompileOptions(avoid=options.avoid, cue_ms=cue_ms)
+    )
+    omitted = tuple(
+        (o.point, timeline.points.get(o.point, ""), tuple(o.conditions)) for o in timeline.omitted
+    )
+    return FitRange(shortest, longest, timeline.duration_ms, measured_with, omitted)
+
+
 def check_routine(ref: RoutineRef, *, library: PointLibrary | None = None) -> list[Problem]:
     """Every problem of a routine: errors, warnings, and whether it compiles.
 
@@ -383,11 +457,13 @@ def check_routine(ref: RoutineRef, *, library: PointLibrary | None = None) -> li
 
 __all__ = [
     "CheckedRequest",
+    "FitRange",
     "RenderOutcome",
     "RoutineSummary",
     "ScriptOutcome",
     "builtin_summaries",
     "check_routine",
+    "fit_range",
     "render",
     "script",
 ]

@@ -12,6 +12,7 @@ from acuvoice.cli import (
     cmd_routines,
     cmd_schema,
     cmd_script,
+    cmd_serve,
     cmd_validate,
     cmd_voices,
 )
@@ -41,5 +42,6 @@ for _module in (
     cmd_voices,
     cmd_new,
     cmd_schema,
+    cmd_serve,
 ):
     cli.add_command(_module.command)

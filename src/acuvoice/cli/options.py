@@ -180,7 +180,7 @@ class ClickProgress:
         self.enabled = enabled
         self.bar: Any = None
 
-    def start(self, label: str, total: int) -> None:
+    def start(self, label: str, total: int, phase: str = "") -> None:
         if self.enabled and total > 0:
             self.bar = click.progressbar(length=total, label=label, file=sys.stderr, show_eta=True)
             self.bar.__enter__()

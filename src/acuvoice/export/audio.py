@@ -46,12 +46,15 @@ class AudioWriter(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class EncodeOptions:
-    """Encoder settings: bit rate for MP3/M4A (kbit/s), quality 0..1 for OGG Vorbis, and an
-    FFMETADATA document (tags and chapters) for the formats ffmpeg writes with chapters (M4A)."""
+    """Encoder settings: bit rate for MP3/M4A (kbit/s), quality 0..1 for OGG Vorbis, an
+    FFMETADATA document (tags and chapters) for the formats ffmpeg writes with chapters (M4A),
+    and for MP3 a live copy: a second file the encoder writes as it goes, never rewritten
+    afterwards, so it can be streamed to a listener while the session is still being made."""
 
     bitrate_kbps: int = 128
     ogg_quality: float = 0.5
     ffmetadata: str | None = None
+    live_copy: Path | None = None
 
 
 def ffmpeg_path() -> str | None:
@@ -104,6 +107,8 @@ class _FfmpegWriter:
         codec_args: list[str],
         container: str,
         metadata: str | None = None,
+        *,
+        target: str | None = None,
     ) -> None:
         exe = ffmpeg_path()
         if exe is None:
@@ -133,7 +138,7 @@ class _FfmpegWriter:
             ]
         args = [exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
                 "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
-                *extra, *codec_args, "-f", container, str(path)]  # fmt: skip
+                *extra, *codec_args, "-f", container, target or str(path)]  # fmt: skip
         # stderr goes to a file, not a pipe: a pipe nobody reads could fill and stall ffmpeg.
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close() or abort()
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=self.log)
@@ -226,6 +231,16 @@ class ThreadedWriter:
         self.thread.join()
 
 
+def _tee_name(path: Path) -> str:
+    """A file name for ffmpeg's tee muxer, which gives ``|[]:\\`` and quotes a meaning."""
+    name = str(path)
+    if set(name) & set("|[]:\\'\""):
+        raise ExportError(
+            f"cannot stream a copy to {name}: the name has a character ffmpeg's tee output reserves"
+        )
+    return name
+
+
 def _explain(path: Path, exc: BaseException) -> str:
     try:
         free = shutil.disk_usage(path.parent).free
@@ -250,10 +265,21 @@ class AudioFormat:
 
 
 def _open_mp3(path: Path, rate: int, channels: int, o: EncodeOptions) -> AudioWriter:
-    if ffmpeg_path():
+    codec = ["-c:a", "libmp3lame", "-b:a", f"{o.bitrate_kbps}k"]
+    if ffmpeg_path() and o.live_copy is not None:
+        # Two copies of one encode: the file itself (its Xing header is filled in at the end)
+        # and the live copy, written front to back only (no Xing frame to rewrite later).
         return _FfmpegWriter(
-            path, rate, channels, ["-c:a", "libmp3lame", "-b:a", f"{o.bitrate_kbps}k"], "mp3"
+            path,
+            rate,
+            channels,
+            [*codec, "-map", "0:a"],
+            "tee",
+            target=f"[f=mp3]{_tee_name(path)}|[f=mp3:write_xing=0:onfail=ignore]"
+            f"{_tee_name(o.live_copy)}",
         )
+    if ffmpeg_path():
+        return _FfmpegWriter(path, rate, channels, codec, "mp3")
     level = min(1.0, max(0.0, (320 - o.bitrate_kbps) / 288))
     return SoundfileWriter(path, rate, channels, format="MP3", subtype="MPEG_LAYER_III",
                             compression_level=level, bitrate_mode="CONSTANT")  # fmt: skip

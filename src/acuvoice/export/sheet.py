@@ -402,14 +402,34 @@ def _points(
     return "".join(parts)
 
 
-def _diagram(pressed: Sequence[_Pressed], routine: Routine) -> str:
+def _spots(pressed: Sequence[_Pressed], routine: Routine) -> list[tuple[str, DiagramSpot, bool]]:
     spots: list[tuple[str, DiagramSpot, bool]] = []
     for p in pressed:
         if p.point is not None and p.point.diagram is not None:
             spots.append((p.code, p.point.diagram, _paired(p, routine)))
+    return spots
+
+
+def session_diagram_svg(timeline: Timeline, routine: Routine, library: PointLibrary) -> str:
+    """The body diagram of a session as a standalone SVG: every point it presses, marked.
+
+    Each marker is a ``circle.marker`` with ``data-code`` set to its point's code, so a
+    player can light up the point being pressed.
+    """
+    pressed = _pressed_points(timeline)
+    for p in pressed:
+        p.point = _lookup(p.code, routine, library)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        + body_diagram_svg(_spots(pressed, routine))
+        + "\n"
+    )
+
+
+def _diagram(pressed: Sequence[_Pressed], routine: Routine) -> str:
     return (
         '<figure id="diagram" class="diagram">'
-        f"{body_diagram_svg(spots)}"
+        f"{body_diagram_svg(_spots(pressed, routine))}"
         "<figcaption>Dots mark the points pressed in this session, labelled with their "
         "codes; a point used on both sides of the body is marked on both sides. The "
         "figure faces you on the left and turns away from you on the right.</figcaption>"
@@ -699,4 +719,11 @@ def write_sheet_pdf(html_path: Path, pdf_path: Path, *, timeout_s: float = 60) -
     return True
 
 
-__all__ = ["BROWSERS", "browser_flags", "find_browser", "render_sheet", "write_sheet_pdf"]
+__all__ = [
+    "BROWSERS",
+    "browser_flags",
+    "find_browser",
+    "render_sheet",
+    "session_diagram_svg",
+    "write_sheet_pdf",
+]

@@ -147,11 +147,14 @@ def load_routine_text(
     name: str | None = None,
     shown: str = "<text>",
     library: PointLibrary | None = None,
+    builtin_includes: bool = False,
 ) -> Routine:
     """Load a routine from YAML text with no file behind it (pasted into a page, sent to an API).
 
     Such a routine has no folder, so it cannot include files or name sound or voice files:
-    those are problems, reported like any other.
+    those are problems, reported like any other. With ``builtin_includes`` it may include
+    the parts the built-in routines share (``include: common/closing.yaml``), and nothing
+    outside the built-in routines' folder.
 
     Args:
         text: The YAML source.
@@ -167,7 +170,7 @@ def load_routine_text(
         raise RoutineError(
             [Problem(shown, 1, 1, f"text is larger than {MAX_TEXT_BYTES // 1000} kB")]
         )
-    loader = _Loader(library or builtin_library(), None)
+    loader = _Loader(library or builtin_library(), None, BUILTIN_DIR if builtin_includes else None)
     return loader.load(None, shown, name, text=text)
 
 
@@ -186,10 +189,14 @@ class _File:
 
 
 class _Loader:
-    def __init__(self, library: PointLibrary, root: Path | None) -> None:
+    def __init__(
+        self, library: PointLibrary, root: Path | None, include_dir: Path | None = None
+    ) -> None:
         self.library = library
-        # None: a routine given as text, with no folder for includes or sound files.
+        # None: a routine given as text, with no folder for includes or sound files (its
+        # includes may come from ``include_dir``).
         self.root_dir = root.resolve().parent if root is not None else None
+        self.include_dir = include_dir.resolve() if include_dir is not None else None
         self.problems: list[Problem] = []
         self.unknown_points = 0
         self.files_read = 0
@@ -258,15 +265,17 @@ class _Loader:
         return f
 
     def _digest_name(self, resolved: Path | None) -> str:
-        if resolved is None or self.root_dir is None:
+        folder = self.root_dir or self.include_dir
+        if resolved is None or folder is None:
             return "<text>"
-        return resolved.relative_to(self.root_dir).as_posix()
+        return resolved.relative_to(folder).as_posix()
 
     def read_include(
         self, f: _File, index: int, value: str, chain: tuple[Path, ...]
     ) -> _File | None:
         where = ("steps", index, "include")
-        if self.root_dir is None or f.path is None:
+        folder = self.root_dir or self.include_dir
+        if folder is None:
             self.problem(
                 f,
                 where,
@@ -277,22 +286,23 @@ class _Loader:
         if os.path.isabs(value) or value.startswith("~"):
             self.problem(f, where, f"include {value!r} must be a path relative to this file")
             return None
-        target = f.path.parent / value
+        target = (f.path.parent if f.path is not None else folder) / value
         resolved = target.resolve()
         try:
-            resolved.relative_to(self.root_dir)
+            resolved.relative_to(folder)
         except ValueError:
+            where_to = (
+                f"the routine's folder ({folder})"
+                if self.root_dir is not None
+                else "the built-in routines' folder"
+            )
             self.problem(
-                f,
-                where,
-                f"include {value!r} leaves the routine's folder ({self.root_dir}); "
-                "keep included files inside it",
+                f, where, f"include {value!r} leaves {where_to}; keep included files inside it"
             )
             return None
         if resolved in chain:
             names = " -> ".join(
-                os.path.relpath(p, self.root_dir)
-                for p in (*chain, resolved)[chain.index(resolved) :]
+                os.path.relpath(p, folder) for p in (*chain, resolved)[chain.index(resolved) :]
             )
             self.problem(f, where, f"include cycle: {names}; a file may not include itself")
             return None

@@ -1,0 +1,247 @@
+"""The HTTP API's request and response shapes, and their translation to a render request."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from acuvoice.app import (
+    CoverChoice,
+    OutputChoices,
+    RenderRequest,
+    RoutineRef,
+    SessionOptions,
+    TagOverrides,
+)
+from acuvoice.errors import UsageError
+from acuvoice.routine.loader import MAX_TEXT_BYTES, builtin_routines
+from acuvoice.routine.model import AMBIENCES, CUE_SETS
+from acuvoice.units import parse_duration_ms
+from acuvoice.validation import did_you_mean
+
+Text = Field(None, max_length=200)
+
+
+class RenderBody(BaseModel):
+    """A render, as the page and API clients ask for it.
+
+    Exactly one of ``routine`` (a built-in routine's name) and ``yaml`` (a routine's text).
+    Sounds are built-in names only, and a voice is one ``GET /api/voices`` lists: no part of
+    a request names a file on the server.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    routine: str | None = Field(None, max_length=100, description="a built-in routine's name")
+    yaml: str | None = Field(None, max_length=MAX_TEXT_BYTES, description="a routine's YAML")
+    target: float | str | None = Field(
+        None, description="fit to this length: seconds, or text like '10m' or '1m30s'; 0: off"
+    )
+    avoid: list[str] = Field(default_factory=list, max_length=20, description="conditions")
+    engine: str | None = Field(None, max_length=40, description="auto, or an engine's name")
+    voice: str | None = Field(None, max_length=200, description="a voice id from /api/voices")
+    rate: float | None = Field(None, ge=0.5, le=2.0, description="speaking rate")
+    cues: str | None = Field(None, description="bowl, chime, beep, soft or none")
+    ambience: str | None = Field(None, description="none, rain, ocean, pink-noise, brown-noise")
+    ambience_db: float | None = Field(None, ge=-80, le=0)
+    duck_db: float | None = Field(None, ge=-60, le=0)
+    loudness: float | None = Field(None, ge=-40, le=-5, description="LUFS")
+    format: Literal["mp3", "wav", "flac", "ogg", "m4a"] = "mp3"
+    bitrate: int = Field(128, ge=32, le=320)
+    channels: Literal[1, 2] = 2
+    title: str | None = Text
+    artist: str | None = Text
+    album: str | None = Text
+    genre: str | None = Text
+    comment: str | None = Field(None, max_length=1000)
+    year: str | None = Field(None, max_length=10)
+    cover: bool = True
+
+    @field_validator("cues")
+    @classmethod
+    def _cue_set(cls, value: str | None) -> str | None:
+        if value is not None and value not in CUE_SETS:
+            raise ValueError(
+                f"unknown cue set {value!r}{did_you_mean(value, CUE_SETS)}; "
+                f"choose one of {', '.join(CUE_SETS)}"
+            )
+        return value
+
+    @field_validator("ambience")
+    @classmethod
+    def _bed(cls, value: str | None) -> str | None:
+        if value is not None and value not in AMBIENCES:
+            raise ValueError(
+                f"unknown ambience {value!r}{did_you_mean(value, AMBIENCES)}; "
+                f"choose one of {', '.join(AMBIENCES)}"
+            )
+        return value
+
+
+def to_request(body: RenderBody, voices: set[str]) -> RenderRequest:
+    """The render request for ``body``; the web's bundle: audio, transcripts, sheet, chapters.
+
+    Args:
+        body: The request body.
+        voices: The voice ids installed here (a voice must be one of them).
+
+    Raises:
+        UsageError: No routine or two, an unknown built-in routine, an unknown voice, or a
+            target that is not a length.
+    """
+    if (body.routine is None) == (body.yaml is None):
+        raise UsageError("give either `routine` (a built-in routine's name) or `yaml`, not both")
+    if body.routine is not None:
+        builtins = builtin_routines()
+        if body.routine not in builtins:
+            raise UsageError(
+                f"no built-in routine is called {body.routine!r}"
+                f"{did_you_mean(body.routine, builtins)}; GET /api/routines lists them"
+            )
+        ref = RoutineRef.named(body.routine)
+    else:
+        assert body.yaml is not None
+        ref = RoutineRef.yaml(body.yaml, shown="routine.yaml", builtin_includes=True)
+    if body.voice is not None and body.voice not in voices:
+        raise UsageError(
+            f"no installed voice is called {body.voice!r}{did_you_mean(body.voice, voices)}; "
+            "GET /api/voices lists them"
+        )
+    target_ms = None
+    if body.target is not None:
+        try:
+            target_ms = parse_duration_ms(body.target)
+        except ValueError as exc:
+            raise UsageError(f"target: {exc}") from None
+    return RenderRequest(
+        routine=ref,
+        session=SessionOptions(
+            engine=body.engine,
+            voice=body.voice,
+            rate=body.rate,
+            target_ms=target_ms,
+            avoid=tuple(body.avoid),
+            cues=body.cues,
+            ambience=body.ambience,
+            ambience_db=body.ambience_db,
+            duck_db=body.duck_db,
+            loudness_lufs=body.loudness,
+        ),
+        output=OutputChoices(
+            format=body.format,
+            bitrate_kbps=body.bitrate,
+            channels=body.channels,
+            bundle=True,
+        ),
+        tags=TagOverrides(
+            title=body.title,
+            artist=body.artist,
+            album=body.album,
+            genre=body.genre,
+            comment=body.comment,
+            year=body.year,
+        ),
+        cover=CoverChoice() if body.cover else CoverChoice.none(),
+    )
+
+
+class ProblemOut(BaseModel):
+    """One problem, with its line and column in the routine (0 when it has no place)."""
+
+    line: int
+    column: int
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+
+class ValidateOut(BaseModel):
+    """``POST /api/validate``: whether the routine is valid, and every problem."""
+
+    ok: bool
+    problems: list[ProblemOut]
+
+
+class ProblemsOut(BaseModel):
+    """A 4xx answer: what is wrong, and where in the routine."""
+
+    detail: str
+    problems: list[ProblemOut] = []
+
+
+class RoutineOut(BaseModel):
+    """A built-in routine at a glance."""
+
+    name: str
+    title: str
+    summary: str
+    duration_ms: int
+    points: list[str]
+    cautions: list[str]
+    language: str
+
+
+class VoiceOut(BaseModel):
+    """One voice an engine offers."""
+
+    id: str
+    name: str
+    language: str
+    license: str
+    quality: str
+    description: str
+
+
+class EngineOut(BaseModel):
+    """An engine, whether it works here (and why not), and its voices."""
+
+    name: str
+    license: str
+    available: bool
+    reason: str
+    voices: list[VoiceOut]
+
+
+class RangeOut(BaseModel):
+    """``POST /api/range``: the lengths a session can be fitted to."""
+
+    shortest_ms: int
+    longest_ms: int
+    natural_ms: int
+    measured_with: str
+    omitted: list[dict[str, Any]]
+
+
+class AcceptedOut(BaseModel):
+    """``202``: where to follow a render."""
+
+    id: str
+    status_url: str
+    events_url: str
+    stream_url: str
+    state: str
+
+
+class FileOut(BaseModel):
+    """A file a render made."""
+
+    name: str
+    url: str
+    bytes: int
+
+
+class JobOut(BaseModel):
+    """``GET /api/renders/{id}``: where a render is, and what it made."""
+
+    id: str
+    state: Literal["queued", "running", "done", "failed", "cancelled"]
+    progress: float
+    phase: str
+    label: str
+    eta_s: float | None
+    queue_position: int | None
+    error: str | None
+    files: list[FileOut]
+    warnings: list[str]
+    live: bool
+    stream_url: str

@@ -1,0 +1,621 @@
+"""The web app: the listening page and the HTTP API it uses, over the application layer.
+
+Routes translate HTTP into :mod:`acuvoice.app` calls and the job runner, and back; they hold
+no render logic. ``/docs`` shows the API (OpenAPI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hmac
+import io
+import ipaddress
+import json
+import os
+import secrets
+import time
+import zipfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+from fastapi import Body, FastAPI, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+
+from acuvoice import __version__, app
+from acuvoice.audio.ambience import open_ambience
+from acuvoice.audio.cues import synthesize_cue_set
+from acuvoice.engines.registry import engine_names, get_engine
+from acuvoice.errors import AcuvoiceError, RoutineError
+from acuvoice.points.library import builtin_library
+from acuvoice.routine.model import AMBIENCES, CUE_SETS
+from acuvoice.web.executor import ProcessPerTaskExecutor, default_workers
+from acuvoice.web.jobs import TERMINAL, JobRunner, JobState, JobView, QueueFull, UnknownJob
+from acuvoice.web.schemas import (
+    AcceptedOut,
+    EngineOut,
+    FileOut,
+    JobOut,
+    ProblemOut,
+    RangeOut,
+    RenderBody,
+    RoutineOut,
+    ValidateOut,
+    VoiceOut,
+    to_request,
+)
+
+STATIC = Path(str(resources.files("acuvoice.web").joinpath("static")))
+#: Largest request body (a routine is at most 1 MB of YAML, sent as JSON).
+MAX_BODY_BYTES = 1_200_000
+#: The page's Content-Security-Policy: everything from this server, nothing inline.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+TOKEN_COOKIE = "acuvoice_token"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the server runs.
+
+    Attributes:
+        data: Where results, jobs, work folders and the speech cache live.
+        workers: Renders at once.
+        host: The address it listens on (only for deciding whether a token is needed).
+        token: Required on every route when set; generated for non-loopback hosts.
+        max_queue: Renders that may wait.
+        time_limit_s: Longest one render may run.
+        max_bytes: Size of the kept results before the least recently used are removed.
+        max_body_bytes: Largest request body (413 above it).
+        executor: Runs renders (default: a process per render).
+    """
+
+    data: Path
+    workers: int = field(default_factory=default_workers)
+    host: str = "127.0.0.1"
+    token: str | None = None
+    max_queue: int = 32
+    time_limit_s: float = 1800.0
+    max_bytes: int = 5_000_000_000
+    max_body_bytes: int = MAX_BODY_BYTES
+    executor: Executor | None = None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only listens on this machine."""
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def access_token(host: str, given: str | None) -> str | None:
+    """The token the server requires: the one given, a new one off loopback, else none."""
+    if given:
+        return given
+    return None if is_loopback(host) else secrets.token_urlsafe(24)
+
+
+# -- middleware ----------------------------------------------------------------------------------
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class Guard:
+    """Refuse bodies over the limit (413) and requests without the token (401); add the
+    security headers to every answer."""
+
+    def __init__(self, inner: ASGIApp, *, limit: int, token: str | None) -> None:
+        self.inner = inner
+        self.limit = limit
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.inner(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if self.token is not None and not self._authorized(scope, headers):
+            await _json(send, 401, {"detail": "this server needs its access token (?token=...)"})
+            return
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await _json(send, 413, {"detail": f"the request body is over {self.limit} bytes"})
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge
+            return message
+
+        started = False
+
+        async def with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                extra = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                ]
+                if scope["path"] == "/" or scope["path"].startswith("/static/"):
+                    extra.append((b"content-security-policy", CSP.encode()))
+                if self.token is not None and scope["path"] == "/":
+                    query = _query(scope)
+                    if query.get("token") == self.token:
+                        extra.append(
+                            (
+                                b"set-cookie",
+                                f"{TOKEN_COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict".encode(),
+                            )
+                        )
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        try:
+            await self.inner(scope, limited, with_headers)
+        except _TooLarge:
+            if not started:
+                await _json(send, 413, {"detail": f"the request body is over {self.limit} bytes"})
+
+    def _authorized(self, scope: Scope, headers: Mapping[str, str]) -> bool:
+        assert self.token is not None
+        given = [_query(scope).get("token", "")]
+        auth = headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            given.append(auth[7:].strip())
+        for part in headers.get("cookie", "").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == TOKEN_COOKIE:
+                given.append(value)
+        return any(hmac.compare_digest(g, self.token) for g in given if g)
+
+
+def _query(scope: Scope) -> dict[str, str]:
+    from urllib.parse import parse_qsl
+
+    return dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+
+
+async def _json(send: Send, status: int, data: dict[str, Any]) -> None:
+    body = json.dumps(data).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+# -- the app ------------------------------------------------------------------------------------
+
+
+def problems_of(exc: AcuvoiceError) -> list[ProblemOut]:
+    """An error's problems, each with its line and column (0 for one with no place)."""
+    if isinstance(exc, RoutineError):
+        return [
+            ProblemOut(line=p.line, column=p.column, message=p.message, severity=p.severity.value)
+            for p in exc.problems
+        ]
+    return [ProblemOut(line=0, column=0, message=str(exc))]
+
+
+def create_app(settings: Settings) -> Any:
+    """The ASGI app for ``settings``: the API, the page, and the job runner behind them.
+
+    Returns:
+        The app wrapped in its guard (size limit, token, security headers); the FastAPI app
+        is its ``.inner``, the runner is on ``app.state.runner``.
+    """
+    data = settings.data
+    data.mkdir(parents=True, exist_ok=True)
+    cache_dir = data / "cache"
+    executor = settings.executor or ProcessPerTaskExecutor(settings.workers)
+    library = builtin_library()
+
+    @functools.cache
+    def voice_ids() -> frozenset[str]:
+        ids: set[str] = set()
+        for name in engine_names():
+            engine = get_engine(name)
+            if engine.availability().ok:
+                ids.update(v.id for v in engine.voices())
+        return frozenset(ids)
+
+    def translate(body: Mapping[str, Any]) -> tuple[app.RenderRequest, str]:
+        request = to_request(RenderBody.model_validate(body), set(voice_ids()))
+        return request, app.validate(request, library=library).key
+
+    runner = JobRunner(
+        data,
+        executor,
+        workers=settings.workers,
+        max_queue=settings.max_queue,
+        time_limit_s=settings.time_limit_s,
+        max_bytes=settings.max_bytes,
+        translate=translate,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        runner.close()
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    api = FastAPI(
+        lifespan=lifespan,
+        title="acuvoice",
+        version=__version__,
+        summary="Render guided acupressure sessions and listen to them.",
+        description=(
+            "The HTTP API of `acuvoice serve`, the same one its page uses. Render a built-in "
+            "routine or your own YAML, follow the render (JSON or server-sent events), listen "
+            "while it is made, and download what it made."
+        ),
+    )
+    api.state.runner = runner
+    api.state.executor = executor
+
+    @api.exception_handler(AcuvoiceError)
+    async def _acuvoice_error(request: Request, exc: AcuvoiceError) -> JSONResponse:
+        if isinstance(exc, QueueFull):
+            return JSONResponse(
+                {"detail": str(exc), "problems": []},
+                status_code=429,
+                headers={"Retry-After": str(exc.retry_after_s)},
+            )
+        if isinstance(exc, UnknownJob):
+            return JSONResponse({"detail": str(exc), "problems": []}, status_code=404)
+        detail = "the routine has problems" if isinstance(exc, RoutineError) else str(exc)
+        problems = [p.model_dump() for p in problems_of(exc)]
+        return JSONResponse({"detail": detail, "problems": problems}, status_code=422)
+
+    def job_out(view: JobView) -> JobOut:
+        base = f"/api/renders/{view.id}"
+        return JobOut(
+            **{k: v for k, v in view.as_dict().items() if k not in ("files", "key")},
+            files=[FileOut(name=n, url=f"{base}/files/{n}", bytes=b) for n, b in view.files],
+            stream_url=f"{base}/stream",
+        )
+
+    # -- the page ------------------------------------------------------------------------------
+
+    @api.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    api.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    # -- what there is --------------------------------------------------------------------------
+
+    @api.get("/api/health", summary="The server is up")
+    def health() -> dict[str, Any]:
+        return {"ok": True, "version": __version__, "workers": settings.workers}
+
+    @functools.cache
+    def routines() -> list[RoutineOut]:
+        return [
+            RoutineOut(
+                name=s.name,
+                title=s.title,
+                summary=s.summary,
+                duration_ms=s.duration_ms,
+                points=list(s.points),
+                cautions=list(s.cautions),
+                language=s.language,
+            )
+            for s in app.builtin_summaries(library=library)
+        ]
+
+    @api.get("/api/routines", summary="The built-in routines")
+    def list_routines() -> list[RoutineOut]:
+        return routines()
+
+    @api.get("/api/routines/{name}/yaml", summary="A built-in routine's YAML, to copy and edit")
+    def routine_yaml(name: str) -> Response:
+        from acuvoice.routine.loader import builtin_routines
+
+        found = builtin_routines().get(name)
+        if found is None:
+            raise UnknownJob(f"no built-in routine is called {name!r}")
+        return Response(found.read_text(encoding="utf-8"), media_type="text/yaml; charset=utf-8")
+
+    @api.get("/api/voices", summary="Engines and voices, with languages and licenses")
+    def voices() -> list[EngineOut]:
+        out: list[EngineOut] = []
+        for name in engine_names():
+            engine = get_engine(name)
+            status = engine.availability()
+            out.append(
+                EngineOut(
+                    name=name,
+                    license=engine.license,
+                    available=status.ok,
+                    reason=status.reason,
+                    voices=[
+                        VoiceOut(
+                            id=v.id,
+                            name=v.name,
+                            language=v.language,
+                            license=v.license,
+                            quality=v.quality,
+                            description=v.description,
+                        )
+                        for v in (engine.voices() if status.ok else [])
+                    ],
+                )
+            )
+        return out
+
+    @api.get("/api/conditions", summary="Conditions a session can leave points out for")
+    def conditions() -> list[dict[str, str]]:
+        return [
+            {"id": c.id, "spoken": c.spoken, "description": c.description}
+            for c in library.conditions.values()
+        ]
+
+    @api.get("/api/sounds", summary="Cue sets and ambience beds, with previews")
+    def sounds() -> dict[str, list[dict[str, str]]]:
+        return {
+            "cues": [{"name": n, "preview_url": f"/api/previews/cues/{n}"} for n in CUE_SETS],
+            "ambience": [
+                {"name": n, "preview_url": f"/api/previews/ambience/{n}"} for n in AMBIENCES
+            ],
+        }
+
+    @api.get("/api/previews/{kind}/{name}", summary="A few seconds of a cue set or a bed (WAV)")
+    def preview(kind: str, name: str) -> Response:
+        return Response(
+            _preview(kind, name), media_type="audio/wav", headers={"Cache-Control": "max-age=86400"}
+        )
+
+    # -- checking -------------------------------------------------------------------------------
+
+    @api.post("/api/validate", summary="Check a routine's YAML: every problem with line and column")
+    def validate(text: str = Body(..., media_type="text/plain")) -> ValidateOut:
+        found = app.check_routine(
+            app.RoutineRef.yaml(text, shown="routine.yaml", builtin_includes=True), library=library
+        )
+        problems = [
+            ProblemOut(line=p.line, column=p.column, message=p.message, severity=p.severity.value)
+            for p in found
+        ]
+        return ValidateOut(ok=not any(p.severity == "error" for p in problems), problems=problems)
+
+    @api.post("/api/range", summary="The lengths a session can be fitted to")
+    def fit(
+        body: RenderBody, exact: bool = Query(False, description="measure with the voice")
+    ) -> RangeOut:
+        request = to_request(body, set(voice_ids()))
+        found = app.fit_range(request, exact=exact, cache_dir=cache_dir, library=library)
+        return RangeOut(
+            shortest_ms=found.shortest_ms,
+            longest_ms=found.longest_ms,
+            natural_ms=found.natural_ms,
+            measured_with=found.measured_with,
+            omitted=[
+                {"point": code, "name": name, "conditions": list(conds)}
+                for code, name, conds in found.omitted
+            ],
+        )
+
+    @api.post("/api/timeline", summary="The timeline a render would have (speech from the voice)")
+    def timeline(body: RenderBody) -> Response:
+        request = to_request(body, set(voice_ids()))
+        made = app.script(request, cache_dir=cache_dir, library=library)
+        return Response(made.timeline.dumps(), media_type="application/json")
+
+    # -- renders ---------------------------------------------------------------------------------
+
+    @api.post(
+        "/api/renders",
+        status_code=202,
+        summary="Start a render (or share one of the same request)",
+        responses={
+            413: {"description": "the body is too large"},
+            422: {"description": "the routine or the options have problems"},
+            429: {"description": "the queue is full; see Retry-After"},
+        },
+    )
+    def start(body: RenderBody) -> AcceptedOut:
+        request = to_request(body, set(voice_ids()))
+        checked = app.validate(request, library=library)
+        view = runner.submit(body.model_dump(exclude_none=True), request, checked.key)
+        base = f"/api/renders/{view.id}"
+        return AcceptedOut(
+            id=view.id,
+            status_url=base,
+            events_url=f"{base}/events",
+            stream_url=f"{base}/stream",
+            state=view.state.value,
+        )
+
+    @api.get("/api/renders/{job_id}", summary="Where a render is, and what it made")
+    def status(job_id: str) -> JobOut:
+        return job_out(runner.get(job_id))
+
+    @api.delete("/api/renders/{job_id}", summary="Cancel a queued or running render")
+    def cancel(job_id: str) -> JobOut:
+        return job_out(runner.cancel(job_id))
+
+    @api.get("/api/renders/{job_id}/events", summary="Server-sent events as the render goes")
+    async def events(job_id: str, request: Request) -> StreamingResponse:
+        runner.get(job_id)
+
+        async def stream() -> AsyncIterator[str]:
+            last = ""
+            beat = time.monotonic()
+            yield "retry: 2000\n\n"
+            while True:
+                out = job_out(runner.get(job_id))
+                text = out.model_dump_json()
+                if text != last:
+                    yield f"event: status\ndata: {text}\n\n"
+                    last, beat = text, time.monotonic()
+                if JobState(out.state) in TERMINAL or await request.is_disconnected():
+                    return
+                if time.monotonic() - beat > 15:
+                    yield ": still working\n\n"
+                    beat = time.monotonic()
+                await asyncio.sleep(0.25)
+
+        return StreamingResponse(
+            stream(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    @api.get("/api/renders/{job_id}/files/{name}", summary="A file the render made (Range)")
+    def file(job_id: str, name: str) -> FileResponse:
+        path = runner.file(job_id, name)
+        if path is None:
+            raise UnknownJob(f"render {job_id!r} has no file {name!r} (yet)")
+        return FileResponse(path, filename=name if name.endswith((".zip", ".pdf")) else None)
+
+    @api.get("/api/renders/{job_id}/bundle.zip", summary="Everything the render made, zipped")
+    def bundle(job_id: str) -> FileResponse:
+        folder = runner.result_folder(job_id)
+        if folder is None:
+            raise UnknownJob(f"render {job_id!r} is not done")
+        return FileResponse(
+            _zip(folder), media_type="application/zip", filename=f"{_audio_stem(folder)}.zip"
+        )
+
+    @api.get("/api/renders/{job_id}/stream", summary="The audio, playable while it is made")
+    async def stream_audio(job_id: str, request: Request) -> Response:
+        view = runner.get(job_id)
+        if view.state is JobState.DONE:
+            folder = runner.result_folder(job_id)
+            assert folder is not None
+            return FileResponse(folder / _audio_name(folder))
+        if view.state in TERMINAL:
+            return JSONResponse(
+                {"detail": f"the render is {view.state.value}", "problems": []}, status_code=409
+            )
+
+        async def tail() -> AsyncIterator[bytes]:
+            path = None
+            while path is None:
+                state = runner.get(job_id).state
+                if state in TERMINAL or await request.is_disconnected():
+                    if state is JobState.DONE:
+                        folder = runner.result_folder(job_id)
+                        if folder is not None:
+                            with open(folder / _audio_name(folder), "rb") as fh:
+                                while chunk := fh.read(1 << 16):
+                                    yield chunk
+                    return
+                path = runner.live_file(job_id)
+                if path is None:
+                    await asyncio.sleep(0.05)
+            with open(path, "rb") as fh:
+                while True:
+                    chunk = fh.read(1 << 16)
+                    if chunk:
+                        yield chunk
+                        continue
+                    if (
+                        runner.get(job_id).state is not JobState.RUNNING
+                        or await request.is_disconnected()
+                    ):
+                        rest = fh.read()
+                        if rest:
+                            yield rest
+                        return
+                    await asyncio.sleep(0.05)
+
+        return StreamingResponse(
+            tail(), media_type="audio/mpeg", headers={"Cache-Control": "no-store"}
+        )
+
+    return Guard(api, limit=settings.max_body_bytes, token=settings.token)
+
+
+def _audio_name(folder: Path) -> str:
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return str(manifest["audio"]["file"])
+
+
+def _audio_stem(folder: Path) -> str:
+    return _audio_name(folder).rsplit(".", 1)[0]
+
+
+def _zip(folder: Path) -> Path:
+    """The folder's files as one zip, made once and kept beside them (audio stored as is)."""
+    target = folder / ".bundle.zip"
+    if target.is_file():
+        return target
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    names = [f["path"] for f in manifest["files"]] + ["manifest.json"]
+    stem = _audio_stem(folder)
+    tmp = folder / f".bundle.zip.{os.getpid()}.{secrets.token_hex(4)}"
+    with zipfile.ZipFile(tmp, "w") as zf:
+        for name in names:
+            packed = name.endswith((".mp3", ".m4a", ".ogg", ".flac", ".png", ".jpg", ".pdf"))
+            zf.write(
+                folder / name,
+                arcname=f"{stem}/{name}",
+                compress_type=zipfile.ZIP_STORED if packed else zipfile.ZIP_DEFLATED,
+            )
+    os.replace(tmp, target)
+    return target
+
+
+@functools.lru_cache(maxsize=16)
+def _preview(kind: str, name: str) -> bytes:
+    """A few seconds of a cue set (its cues in turn) or of an ambience bed, as WAV bytes."""
+    rate = 22_050
+    if kind == "cues" and name in CUE_SETS:
+        cues = synthesize_cue_set(name, rate)
+        gap = np.zeros((1, rate // 3), dtype=np.float32)
+        pieces = []
+        for cue in ("start", "press", "release", "switch", "tick", "end"):
+            pieces += [cues[cue].samples, gap]
+        audio = np.concatenate(pieces, axis=1)
+    elif kind == "ambience" and name in AMBIENCES:
+        bed = open_ambience(name, rate, 2)
+        seconds = 6
+        if bed is None:
+            audio = np.zeros((2, rate), dtype=np.float32)
+        else:
+            audio = bed.read(seconds * rate) * np.float32(10 ** (-8 / 20))
+            ramp = np.linspace(0, 1, rate // 2, dtype=np.float32)
+            audio[:, : ramp.size] *= ramp
+            audio[:, -ramp.size :] *= ramp[::-1]
+    else:
+        raise UnknownJob(f"no {kind} preview called {name!r}")
+    out = io.BytesIO()
+    sf.write(out, audio.T, rate, format="WAV", subtype="PCM_16")
+    return out.getvalue()
