@@ -234,6 +234,7 @@ class JobOut(BaseModel):
     """``GET /api/renders/{id}``: where a render is, and what it made."""
 
     id: str
+    key: str = Field(description="the request's content key: equal requests, equal keys")
     state: Literal["queued", "running", "done", "failed", "cancelled"]
     progress: float
     phase: str

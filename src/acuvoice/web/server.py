@@ -305,7 +305,7 @@ def create_app(settings: Settings) -> Any:
     def job_out(view: JobView) -> JobOut:
         base = f"/api/renders/{view.id}"
         return JobOut(
-            **{k: v for k, v in view.as_dict().items() if k not in ("files", "key")},
+            **{k: v for k, v in view.as_dict().items() if k != "files"},
             files=[FileOut(name=n, url=f"{base}/files/{n}", bytes=b) for n, b in view.files],
             stream_url=f"{base}/stream",
         )
