@@ -465,3 +465,20 @@ def test_serve_starts_and_prints_its_url(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=20)
+
+
+@pytest.mark.slow
+def test_the_load_script_checks_every_job(tmp_path: Path) -> None:
+    # The benchmark itself runs 50 clients and 200 requests (scripts/loadtest); here a
+    # small run proves its checks hold: every accepted render ends done or failed with a
+    # message, rejections are 4xx, equal requests run once, memory stays bounded.
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).parents[1] / "scripts" / "loadtest"), "--clients", "6",
+         "--requests", "24", "--distinct", "3", "--deadline", "240"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "renders run: 3 for 3 distinct requests" in done.stdout

@@ -181,6 +181,9 @@ class JobRunner:
         self._renders: dict[str, _Render] = {}
         self._queue: deque[str] = deque()
         self._sizes: dict[str, int] = {}
+        self._listing: dict[str, tuple[tuple[str, int], ...]] = {}
+        #: Renders handed to the executor since the start (equal requests count once).
+        self.renders_started = 0
         self._stop = threading.Event()
         self._sweep_stale_work()
         self._restore(translate)
@@ -378,6 +381,7 @@ class JobRunner:
             render.state = JobState.RUNNING
             render.started_at = time.time()
             future = self.executor.submit(run_job, render.spec)
+            self.renders_started += 1
             render.future = future
             future.add_done_callback(functools.partial(self._done, key))
             running += 1
@@ -443,13 +447,18 @@ class JobRunner:
         return (self.results / key / MANIFEST).is_file()
 
     def _files(self, key: str) -> tuple[tuple[str, int], ...]:
+        # Read once per result: status requests come many times a second under load.
+        if key in self._listing:
+            return self._listing[key]
         folder = self.results / key
         try:
             manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            listed = [(f["path"], int(f["bytes"])) for f in manifest.get("files", [])]
+            files = (*listed, (MANIFEST, (folder / MANIFEST).stat().st_size))
+        except (OSError, ValueError, KeyError, TypeError):
             return ()
-        listed = [(f["path"], int(f["bytes"])) for f in manifest.get("files", [])]
-        return (*listed, (MANIFEST, (folder / MANIFEST).stat().st_size))
+        self._listing[key] = files
+        return files
 
     def _touch(self, key: str) -> None:
         with contextlib.suppress(OSError):
@@ -479,6 +488,7 @@ class JobRunner:
                     break
                 shutil.rmtree(self.results / key, ignore_errors=True)
                 self._sizes.pop(key, None)
+                self._listing.pop(key, None)
                 total -= size
                 removed.append(key)
             return removed
@@ -535,6 +545,20 @@ class JobRunner:
         # Work folders of a server that stopped mid-render: their renders start again.
         for folder in self.work.iterdir():
             shutil.rmtree(folder, ignore_errors=True)
+
+    def counts(self) -> dict[str, int]:
+        """Jobs by state, renders waiting and running, and renders started so far."""
+        with self._lock:
+            states: dict[str, int] = {}
+            for job in self._jobs.values():
+                state = self._view(job).state.value
+                states[state] = states.get(state, 0) + 1
+            return {
+                **states,
+                "waiting": len(self._queue),
+                "running": sum(1 for r in self._renders.values() if r.state is JobState.RUNNING),
+                "renders_started": self.renders_started,
+            }
 
     def close(self) -> None:
         """Stop the monitor (running renders are left to the executor's shutdown)."""

@@ -15,6 +15,7 @@ import ipaddress
 import json
 import os
 import secrets
+import threading
 import time
 import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
@@ -22,7 +23,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import soundfile as sf
@@ -63,6 +64,9 @@ CSP = (
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 TOKEN_COOKIE = "acuvoice_token"
+#: Bodies up to this many times the limit are read (and dropped) before the 413 answer.
+DRAIN_FACTOR = 16
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,13 @@ class Guard:
             return
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
+            if int(length) <= DRAIN_FACTOR * self.limit:
+                # Read what the client is sending first, so it can read the answer (a
+                # client still writing into a closed connection sees a broken pipe).
+                more = True
+                while more:
+                    message = await receive()
+                    more = message.get("more_body", False) and message["type"] == "http.request"
             await _json(send, 413, {"detail": f"the request body is over {self.limit} bytes"})
             return
         received = 0
@@ -258,6 +269,14 @@ def create_app(settings: Settings) -> Any:
         request = to_request(RenderBody.model_validate(body), set(voice_ids()))
         return request, app.validate(request, library=library).key
 
+    # Checking a request loads the routine, the voice and the cue sounds: a few MB of work
+    # each. Only a few at once, so fifty clients cost latency, not memory.
+    checking = threading.BoundedSemaphore(max(2, settings.workers))
+
+    def checked(fn: Callable[[], T]) -> T:
+        with checking:
+            return fn()
+
     runner = JobRunner(
         data,
         executor,
@@ -322,7 +341,12 @@ def create_app(settings: Settings) -> Any:
 
     @api.get("/api/health", summary="The server is up")
     def health() -> dict[str, Any]:
-        return {"ok": True, "version": __version__, "workers": settings.workers}
+        return {
+            "ok": True,
+            "version": __version__,
+            "workers": settings.workers,
+            "jobs": runner.counts(),
+        }
 
     @functools.cache
     def routines() -> list[RoutineOut]:
@@ -405,8 +429,11 @@ def create_app(settings: Settings) -> Any:
 
     @api.post("/api/validate", summary="Check a routine's YAML: every problem with line and column")
     def validate(text: str = Body(..., media_type="text/plain")) -> ValidateOut:
-        found = app.check_routine(
-            app.RoutineRef.yaml(text, shown="routine.yaml", builtin_includes=True), library=library
+        found = checked(
+            lambda: app.check_routine(
+                app.RoutineRef.yaml(text, shown="routine.yaml", builtin_includes=True),
+                library=library,
+            )
         )
         problems = [
             ProblemOut(line=p.line, column=p.column, message=p.message, severity=p.severity.value)
@@ -419,7 +446,9 @@ def create_app(settings: Settings) -> Any:
         body: RenderBody, exact: bool = Query(False, description="measure with the voice")
     ) -> RangeOut:
         request = to_request(body, set(voice_ids()))
-        found = app.fit_range(request, exact=exact, cache_dir=cache_dir, library=library)
+        found = checked(
+            lambda: app.fit_range(request, exact=exact, cache_dir=cache_dir, library=library)
+        )
         return RangeOut(
             shortest_ms=found.shortest_ms,
             longest_ms=found.longest_ms,
@@ -434,7 +463,7 @@ def create_app(settings: Settings) -> Any:
     @api.post("/api/timeline", summary="The timeline a render would have (speech from the voice)")
     def timeline(body: RenderBody) -> Response:
         request = to_request(body, set(voice_ids()))
-        made = app.script(request, cache_dir=cache_dir, library=library)
+        made = checked(lambda: app.script(request, cache_dir=cache_dir, library=library))
         return Response(made.timeline.dumps(), media_type="application/json")
 
     # -- renders ---------------------------------------------------------------------------------
@@ -451,8 +480,8 @@ def create_app(settings: Settings) -> Any:
     )
     def start(body: RenderBody) -> AcceptedOut:
         request = to_request(body, set(voice_ids()))
-        checked = app.validate(request, library=library)
-        view = runner.submit(body.model_dump(exclude_none=True), request, checked.key)
+        key = checked(lambda: app.validate(request, library=library).key)
+        view = runner.submit(body.model_dump(exclude_none=True), request, key)
         base = f"/api/renders/{view.id}"
         return AcceptedOut(
             id=view.id,
