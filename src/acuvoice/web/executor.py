@@ -24,8 +24,9 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-#: Modules the fork server imports once, so every task process starts with them loaded.
-PRELOAD = ("acuvoice.app", "acuvoice.web.worker")
+#: Modules the fork server imports once, so every task process starts with them loaded
+#: (``acuvoice.web.warm`` also fills the caches a render needs).
+PRELOAD = ("acuvoice.app", "acuvoice.web.worker", "acuvoice.web.warm")
 
 
 class WorkerDied(RuntimeError):
@@ -81,6 +82,14 @@ class ProcessPerTaskExecutor(Executor):
             target=self._dispatch, name="acuvoice-dispatch", daemon=True
         )
         self._dispatcher.start()
+
+    def start(self) -> None:
+        """Start the fork server now (it imports the preloaded modules), so the first task
+        does not wait for it."""
+        if self._ctx.get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
 
     @property
     def max_workers(self) -> int:

@@ -254,6 +254,9 @@ def create_app(settings: Settings) -> Any:
     data.mkdir(parents=True, exist_ok=True)
     cache_dir = data / "cache"
     executor = settings.executor or ProcessPerTaskExecutor(settings.workers)
+    if isinstance(executor, ProcessPerTaskExecutor):
+        # The fork server imports acuvoice and warms its caches while the page loads.
+        threading.Thread(target=executor.start, daemon=True).start()
     library = builtin_library()
 
     @functools.cache

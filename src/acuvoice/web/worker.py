@@ -133,6 +133,31 @@ class FileProgress:
         os.replace(tmp, self.path)
 
 
+def warm_up() -> None:
+    """Load once what every render needs, in the process worker processes are forked from.
+
+    The point library and phrases, the engines' registry and their voice lists, the bundled
+    voice models' fingerprints (a 60 MB model is hashed once, not once per render) and the
+    built-in cue sets: each render then starts in milliseconds. Speech models themselves
+    are not loaded here (their thread pools do not survive a fork).
+    """
+    from acuvoice.audio.cues import synthesize_cue_set
+    from acuvoice.engines.registry import engine_names, get_engine
+    from acuvoice.phrases import load_catalog
+    from acuvoice.points.library import builtin_library
+    from acuvoice.routine.model import CUE_SETS
+
+    builtin_library()
+    load_catalog("en")
+    for name in engine_names():
+        engine = get_engine(name)
+        if name in ("piper", "fake") and engine.availability().ok:
+            for voice in engine.voices():
+                engine.fingerprint(voice)
+    for cue_set in CUE_SETS:
+        synthesize_cue_set(cue_set, 44_100)
+
+
 def run_job(spec: JobSpec) -> JobDone:
     """Render ``spec`` in this process and publish it as ``results/KEY``.
 
