@@ -237,6 +237,8 @@ function choose(value) {
     $("options-for").textContent = `for ${routine.title}`;
     buildVoices(routine.language);
   }
+  $("length").value = String(lengthDefault());
+  showLength();
   showCautions();
   refreshRange();
 }
@@ -759,9 +761,10 @@ function onStatus(job, status) {
     phaseWord = "Waiting in the queue";
     text = status.queue_position ? `Waiting in the queue: position ${status.queue_position}.` : "Waiting in the queue…";
   } else if (status.state === "running") {
-    phaseWord = PHASES[status.phase] || "Starting";
+    // Between phases the label is the last phase's: say only that the work goes on.
+    phaseWord = PHASES[status.phase] || (status.progress > 0 ? "Putting the session together" : "Starting");
     const parts = [phaseWord];
-    if (status.label && status.label !== phaseWord) parts[0] += ` (${status.label})`;
+    if (PHASES[status.phase] && status.label && status.label !== phaseWord) parts[0] += ` (${status.label})`;
     parts.push(`${percent}%`);
     const eta = timeLeft(status.eta_s);
     if (eta) parts.push(eta);
