@@ -762,9 +762,9 @@ function onStatus(job, status) {
     text = status.queue_position ? `Waiting in the queue: position ${status.queue_position}.` : "Waiting in the queue…";
   } else if (status.state === "running") {
     // Between phases the label is the last phase's: say only that the work goes on.
+    const step = Object.keys(PHASES).indexOf(status.phase);
     phaseWord = PHASES[status.phase] || (status.progress > 0 ? "Putting the session together" : "Starting");
-    const parts = [phaseWord];
-    if (PHASES[status.phase] && status.label && status.label !== phaseWord) parts[0] += ` (${status.label})`;
+    const parts = [step >= 0 ? `Step ${step + 1} of 4: ${status.label || phaseWord}` : phaseWord];
     parts.push(`${percent}%`);
     const eta = timeLeft(status.eta_s);
     if (eta) parts.push(eta);
