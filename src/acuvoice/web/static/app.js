@@ -105,7 +105,9 @@ function wire() {
   });
   $("length-reset").addEventListener("click", () => {
     state.lengthTouched = false;
-    applyRange(state.range, state.range && state.range.measured_with !== "estimate");
+    $("length").value = String(lengthDefault());
+    showLength();
+    $("length").focus();
   });
   $("voice").addEventListener("change", () => {
     showVoiceNote();
@@ -686,6 +688,20 @@ async function submit(body, token) {
 async function go(mode) {
   if (!readiness().ok) return;
   const body = renderBody();
+  const running = main.job;
+  if (running && !running.final && JSON.stringify(running.body) === JSON.stringify(body)) {
+    // The same session is being made: Play listens to it (from where it is), Render waits.
+    if (mode === "play") {
+      running.mode = "play";
+      if (!running.streaming) {
+        player.start(running.title);
+        running.streaming = true;
+        if (running.key) player.setKey(running.key);
+        player.playStream(running.streamUrl).catch(() => {});
+      } else $("audio").play().catch(() => {});
+    }
+    return;
+  }
   setError("");
   const token = { cancelled: false };
   main.waiting = token;

@@ -98,7 +98,12 @@ export class Player {
     audio.addEventListener("loadedmetadata", () => this.positionState());
     audio.addEventListener("ratechange", () => {
       this.positionState();
-      els.speed.value = String(audio.playbackRate);
+      // The native control's own menu may set a speed the list lacks: add it.
+      const rate = String(audio.playbackRate);
+      if (![...els.speed.options].some((o) => o.value === rate)) {
+        els.speed.append(new Option(`${rate}×`, rate));
+      }
+      els.speed.value = rate;
     });
     audio.addEventListener("play", () => this.playbackState("playing"));
     audio.addEventListener("pause", () => {
@@ -384,6 +389,8 @@ export class Player {
       line.el = button;
       items.push(item);
     });
+    // Replacing the lines moves the list's scroll position: that is not the listener scrolling.
+    this.programmaticScrollUntil = performance.now() + 500;
     this.els.transcript.replaceChildren(...items);
   }
 
