@@ -197,6 +197,20 @@ def current(page: Page, selector: str) -> str | None:
     return found.inner_text() if found.count() else None
 
 
+def current_line_in_view(page: Page) -> bool:
+    return bool(
+        page.evaluate(
+            """() => {
+              const list = document.getElementById('transcript').getBoundingClientRect();
+              const line = document.querySelector('#transcript [aria-current=true]');
+              if (!line) return false;
+              const box = line.getBoundingClientRect();
+              return box.top >= list.top && box.bottom <= list.bottom;
+            }"""
+        )
+    )
+
+
 def choose(page: Page, routine: str) -> None:
     page.check(f"#gallery input[value='{routine}']")
     page.wait_for_selector("#go:not([hidden])")
@@ -310,6 +324,9 @@ def test_render_then_listen_jump_follow_and_download(page: Page, console: Log, s
     assert set(marked) == {hold["point"]}
     assert f"Press {hold['point']}" in page.inner_text("#now")
     assert hold["point"] in page.evaluate("() => navigator.mediaSession.metadata.title")
+    # Follow is on: the transcript keeps the current line in view.
+    assert page.get_attribute("#follow", "aria-pressed") == "true"
+    wait_until(lambda: current_line_in_view(page), 5, "the current line to scroll into view")
     page.evaluate("() => window.scrollTo(0, document.getElementById('player').offsetTop - 8)")
     page.mouse.move(0, 0)
     player_png = shot(page, "3-player.png")
