@@ -687,6 +687,7 @@ async function submit(body, token) {
 
 async function go(mode) {
   if (!readiness().ok) return;
+  player.bless();
   const body = renderBody();
   const running = main.job;
   if (running && !running.final && JSON.stringify(running.body) === JSON.stringify(body)) {
@@ -850,13 +851,13 @@ async function finish(job, status) {
   }
   buildDownloads(job, status);
   const element = $("audio");
-  const loaded = !job.streaming && player.key === status.key && !player.streaming && element.getAttribute("src");
+  const loaded = !job.streaming && player.key === status.key && !player.streaming && player.loaded();
   if (loaded) {
     // The same session is in the player already (rendered, then Play): just play it.
     if (job.mode === "play") element.play().catch(() => {});
     return;
   }
-  if (job.mode === "render" && !element.paused && !player.streaming) {
+  if (job.mode === "render" && player.playing() && !player.streaming) {
     // Do not cut off the session being listened to; Play loads the new one.
     progressText("Done: it is in the downloads below. Press Play to listen to it.");
     return;

@@ -13,6 +13,9 @@ const SHORTCUTS_KEY = "acuvoice:shortcuts";
 const EDGE_S = 0.25;
 
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+// A fifth of a second of silence: played from inside a click, it lets Safari play the
+// session later, when the render's answer comes (after the click's moment has passed).
+const SILENCE = "/static/silence.mp3";
 
 function once(target, event, timeoutMs = 15000) {
   return new Promise((resolve, reject) => {
@@ -115,7 +118,7 @@ export class Player {
       this.forgetPosition();
     });
     audio.addEventListener("error", () => {
-      if (this.switching || !audio.getAttribute("src")) return;
+      if (this.switching || !this.loaded()) return;
       this.note(
         this.streaming
           ? "The audio stream stopped. If the render failed, its error is shown above."
@@ -211,6 +214,35 @@ export class Player {
     p.className = "note";
     p.textContent = text;
     return p;
+  }
+
+  /** Call from inside a click: some browsers (Safari) only let audio start in one, and the
+   * session's audio comes after the click's await. Playing once, here, allows it later. */
+  bless() {
+    const { audio } = this;
+    if (this.blessed || !audio.paused) return;
+    this.blessed = true;
+    if (!audio.getAttribute("src")) {
+      this.switching = true;
+      audio.src = SILENCE;
+      audio.play().catch(() => {}).finally(() => {
+        this.switching = false;
+      });
+    } else {
+      audio.play().catch(() => {});
+      audio.pause();
+    }
+  }
+
+  /** Whether a session (not the blessing silence) is playing. */
+  playing() {
+    return !this.audio.paused && this.audio.getAttribute("src") !== SILENCE;
+  }
+
+  /** Whether the player holds a session's audio. */
+  loaded() {
+    const src = this.audio.getAttribute("src");
+    return Boolean(src) && src !== SILENCE;
   }
 
   /** Play the render while it is made (the live MP3 stream). */
@@ -562,7 +594,7 @@ export class Player {
       this.update();
       return;
     }
-    if (!audio.getAttribute("src")) return;
+    if (!this.loaded()) return;
     audio.currentTime = Number.isFinite(audio.duration) ? Math.min(t, audio.duration) : t;
     this.update();
   }
@@ -587,14 +619,14 @@ export class Player {
 
   toggle() {
     const { audio } = this;
-    if (!audio.getAttribute("src")) return;
+    if (!this.loaded()) return;
     if (audio.paused) audio.play().catch(() => {});
     else audio.pause();
   }
 
   shortcut(event) {
     if (!this.shortcuts || event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (this.els.section.hidden || !this.audio.getAttribute("src")) return;
+    if (this.els.section.hidden || !this.loaded()) return;
     const target = event.target instanceof Element ? event.target : document.body;
     if (target.closest("input, textarea, select, audio, [contenteditable]")) return;
     // Space and the arrows scroll the page elsewhere: take them only from the player or nowhere.
