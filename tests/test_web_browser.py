@@ -384,8 +384,10 @@ def test_time_to_first_sound(page: Page, console: Log, server: str) -> None:
         """() => {
           const a = document.getElementById('audio');
           const t = (window.firstSound = {});
+          // The page plays a blip of silence inside the click (for Safari): not the session.
+          const session = () => !(a.getAttribute('src') || '').endsWith('/static/silence.mp3');
           for (const name of ['loadstart', 'loadeddata', 'playing']) {
-            a.addEventListener(name, () => { t[name] ??= performance.now(); });
+            a.addEventListener(name, () => { if (session()) t[name] ??= performance.now(); });
           }
           a.addEventListener('timeupdate', () => {
             if ((a.getAttribute('src') || '').endsWith('/stream')) window.lastStreamTime = a.currentTime;
@@ -393,7 +395,7 @@ def test_time_to_first_sound(page: Page, console: Log, server: str) -> None:
           document.getElementById('play').addEventListener('click', () => {
             t.click = performance.now();
             const poll = setInterval(() => {
-              if (a.currentTime > 0 && !a.paused) {
+              if (session() && a.currentTime > 0 && !a.paused) {
                 t.sound = performance.now();
                 t.position = a.currentTime;
                 t.buffered = a.buffered.length ? a.buffered.end(a.buffered.length - 1) : 0;
