@@ -9,6 +9,7 @@ const $ = (id) => document.getElementById(id);
 const OWN = "__own__";
 const TEST = new URLSearchParams(window.location.search).has("test");
 const AUDIO_FORMATS = ["mp3", "wav", "flac", "ogg", "m4a"];
+const OWN_EXACT_DELAY_MS = 2500;
 const PHASES = {
   voicing: "Voicing the phrases",
   measuring: "Measuring loudness",
@@ -130,6 +131,10 @@ function wire() {
     event.target.value = "";
   });
   $("copy-button").addEventListener("click", copyBuiltin);
+  // Once the copy is edited, undoing it would lose the edits.
+  $("yaml").addEventListener("input", () => {
+    $("undo-copy").hidden = true;
+  });
   $("undo-copy").addEventListener("click", () => {
     editor.setText(state.beforeCopy || "");
     $("undo-copy").hidden = true;
@@ -524,6 +529,11 @@ async function measureRange() {
     if (err.name === "AbortError" || generation !== rangeGeneration) return;
     rangeFailed(err);
     return;
+  }
+  if (state.source === OWN) {
+    // Measuring voices every phrase: wait until the creator stops typing for a moment.
+    await new Promise((resolve) => setTimeout(resolve, OWN_EXACT_DELAY_MS));
+    if (generation !== rangeGeneration) return;
   }
   try {
     const exact = await api.range(body, true, controller.signal);
