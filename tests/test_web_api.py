@@ -118,6 +118,22 @@ def test_routines_voices_sounds_and_conditions(client: TestClient) -> None:
     assert "/api/renders" in client.get("/openapi.json").json()["paths"]
 
 
+def test_describe_summarizes_pasted_yaml(client: TestClient) -> None:
+    answer = client.post("/api/describe", content=SHORT, headers={"content-type": "text/plain"})
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert found["name"] == "short-web-test" and found["title"] == "Short web test"
+    assert found["points"] == ["LI4"] and found["names"] == {"LI4": "Hegu"}
+    assert found["cues"] == "bowl" and found["target_ms"] is None and found["duration_ms"] > 0
+    bad = client.post(
+        "/api/describe",
+        content="acuvoice: 1\ntitle: [unclosed\n",
+        headers={"content-type": "text/plain"},
+    )
+    assert bad.status_code == 422
+    assert (bad.json()["problems"][0]["line"], bad.json()["problems"][0]["column"]) == (3, 1)
+
+
 def test_validate_gives_every_problem_with_line_and_column(client: TestClient) -> None:
     broken = "acuvoice: 1\ntitle: Broken\nsteps:\n  - press: BL99\n  - pause: -3s\n"
     answer = client.post("/api/validate", content=broken, headers={"content-type": "text/plain"})
@@ -144,6 +160,14 @@ def test_range_and_timeline(client: TestClient) -> None:
     assert {o["point"] for o in avoid.json()["omitted"]} >= {"GB21", "LI4"}
     refused = client.post("/api/range", json={"routine": "lower-back-pain", "avoid": ["pregnancy"]})
     assert refused.status_code == 422 and "not suitable with pregnancy" in refused.json()["detail"]
+    # Speech is measured in a worker process; its errors come back with their places.
+    broken = client.post(
+        "/api/timeline", json={"yaml": "acuvoice: 1\ntitle: x\nsteps:\n  - press: BL99\n"}
+    )
+    assert broken.status_code == 422
+    assert [(p["line"], p["column"]) for p in broken.json()["problems"]] == [(4, 12)]
+    own = client.post("/api/range", json={"routine": "lower-back-pain", "engine": "fake"}).json()
+    assert own["target_ms"] == 900_000
     timeline = client.post("/api/timeline", json=body(target="125s")).json()
     assert timeline["acuvoice_timeline"] == 1 and timeline["duration_ms"] == 125_000
 
@@ -155,7 +179,7 @@ def test_a_render_from_start_to_files(client: TestClient) -> None:
     answer = client.post("/api/renders", json=body(target="2m"))
     assert answer.status_code == 202
     accepted = answer.json()
-    assert set(accepted) == {"id", "status_url", "events_url", "stream_url", "state"}
+    assert set(accepted) == {"id", "key", "status_url", "events_url", "stream_url", "state"}
     assert len(accepted["id"]) >= 22  # unguessable: 18 random bytes
     events = client.get(accepted["events_url"])
     states = [

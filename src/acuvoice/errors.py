@@ -89,6 +89,10 @@ class RoutineError(AcuvoiceError):
         self.problems: tuple[Problem, ...] = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self) -> tuple[type[RoutineError], tuple[tuple[Problem, ...]]]:
+        # Rebuilt from the problems, not the message, when it crosses a process boundary.
+        return (type(self), (self.problems,))
+
     @property
     def errors(self) -> tuple[Problem, ...]:
         """Only the problems of error severity."""

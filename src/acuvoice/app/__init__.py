@@ -27,6 +27,7 @@ from acuvoice.app.run import (
     fit_range,
     render,
     script,
+    summarize,
 )
 from acuvoice.render import SessionOptions
 
@@ -48,5 +49,6 @@ __all__ = [
     "fit_range",
     "render",
     "script",
+    "summarize",
     "validate",
 ]

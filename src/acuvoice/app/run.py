@@ -41,7 +41,7 @@ from acuvoice.render import (
 )
 from acuvoice.routine.lint import lint_routine
 from acuvoice.routine.loader import builtin_routines
-from acuvoice.routine.model import CUE_SETS, Routine
+from acuvoice.routine.model import AMBIENCES, CUE_SETS, Routine
 from acuvoice.timeline import EventKind, Omission, Timeline
 
 
@@ -320,9 +320,13 @@ def script(
 
 @dataclass(frozen=True)
 class RoutineSummary:
-    """A built-in routine at a glance: for listings, galleries and catalogs.
+    """A routine at a glance: for listings, galleries and catalogs.
 
     ``duration_ms`` is its length at 150 words a minute (exact when it has a ``target``).
+
+    Attributes:
+        names: Each point's name, by code.
+        target_ms: The routine's own ``target``, if it has one.
     """
 
     name: str
@@ -332,31 +336,42 @@ class RoutineSummary:
     points: tuple[str, ...]
     cautions: tuple[str, ...]
     language: str
+    names: Mapping[str, str] = field(default_factory=dict)
+    cues: str = "bowl"
+    ambience: str = "none"
+    target_ms: int | None = None
+
+
+def summarize(ref: RoutineRef, *, library: PointLibrary | None = None) -> RoutineSummary:
+    """A routine summarized, with lengths at 150 words a minute (no voice is needed).
+
+    Raises:
+        RoutineError: The routine is invalid.
+        CompileError: It cannot be compiled as written (an impossible ``target``).
+    """
+    library = library or builtin_library()
+    made = script(RenderRequest(ref, SessionOptions(engine=ESTIMATE)), library=library)
+    routine, timeline = made.routine, made.timeline
+    points = dict.fromkeys(e.point or "" for e in timeline.of_kind(EventKind.HOLD))
+    return RoutineSummary(
+        name=routine.name,
+        title=routine.title,
+        summary=routine.summary,
+        duration_ms=timeline.duration_ms,
+        points=tuple(points),
+        cautions=routine.cautions,
+        language=routine.language,
+        names={code: timeline.points.get(code, "") for code in points},
+        cues=routine.sound.cues if routine.sound.cues in CUE_SETS else "own",
+        ambience=routine.sound.ambience if routine.sound.ambience in AMBIENCES else "own",
+        target_ms=routine.target_ms,
+    )
 
 
 def builtin_summaries(*, library: PointLibrary | None = None) -> list[RoutineSummary]:
     """Every built-in routine, summarized (no voice is needed)."""
     library = library or builtin_library()
-    found: list[RoutineSummary] = []
-    for name in builtin_routines():
-        made = script(
-            RenderRequest(RoutineRef.named(name), SessionOptions(engine=ESTIMATE)),
-            library=library,
-        )
-        routine, timeline = made.routine, made.timeline
-        points = dict.fromkeys(e.point or "" for e in timeline.of_kind(EventKind.HOLD))
-        found.append(
-            RoutineSummary(
-                name=name,
-                title=routine.title,
-                summary=routine.summary,
-                duration_ms=timeline.duration_ms,
-                points=tuple(points),
-                cautions=routine.cautions,
-                language=routine.language,
-            )
-        )
-    return found
+    return [summarize(RoutineRef.named(name), library=library) for name in builtin_routines()]
 
 
 @dataclass(frozen=True)
@@ -466,4 +481,5 @@ __all__ = [
     "fit_range",
     "render",
     "script",
+    "summarize",
 ]

@@ -110,6 +110,8 @@ def command(
         time_limit_s=float(time_limit),
         max_bytes=max_mb * 1_000_000,
     )
+    if port == 0:
+        port = _free_port(host)
     asgi = create_app(settings)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}/" + (f"?token={needed}" if needed else "")
@@ -118,3 +120,13 @@ def command(
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     uvicorn.run(asgi, host=host, port=port, log_level="warning")
+
+
+def _free_port(host: str) -> int:
+    """A port nothing listens on now (for ``--port 0``, so the printed address is right)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])

@@ -68,6 +68,9 @@ class QueueFull(AcuvoiceError):
         super().__init__(f"the render queue is full; try again in {retry_after_s} s")
         self.retry_after_s = retry_after_s
 
+    def __reduce__(self) -> tuple[type[QueueFull], tuple[int]]:
+        return (type(self), (self.retry_after_s,))
+
 
 class UnknownJob(AcuvoiceError):
     """No job has that id."""

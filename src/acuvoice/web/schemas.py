@@ -170,15 +170,19 @@ class ProblemsOut(BaseModel):
 
 
 class RoutineOut(BaseModel):
-    """A built-in routine at a glance."""
+    """A routine at a glance (lengths at 150 words a minute, exact with its own target)."""
 
     name: str
     title: str
     summary: str
     duration_ms: int
     points: list[str]
+    names: dict[str, str] = Field(description="each point's name, by code")
     cautions: list[str]
     language: str
+    cues: str = Field(description="its cue set ('own' for a folder of its own)")
+    ambience: str = Field(description="its ambience bed ('own' for a file of its own)")
+    target_ms: int | None = Field(description="its own target length, if it sets one")
 
 
 class VoiceOut(BaseModel):
@@ -203,11 +207,16 @@ class EngineOut(BaseModel):
 
 
 class RangeOut(BaseModel):
-    """``POST /api/range``: the lengths a session can be fitted to."""
+    """``POST /api/range``: the lengths a session can be fitted to.
+
+    ``natural_ms`` is its length without fitting; ``target_ms`` the routine's own target
+    (a render without ``target`` lasts that long).
+    """
 
     shortest_ms: int
     longest_ms: int
     natural_ms: int
+    target_ms: int | None
     measured_with: str
     omitted: list[dict[str, Any]]
 
@@ -216,6 +225,7 @@ class AcceptedOut(BaseModel):
     """``202``: where to follow a render."""
 
     id: str
+    key: str
     status_url: str
     events_url: str
     stream_url: str

@@ -53,6 +53,7 @@ from acuvoice.web.schemas import (
     VoiceOut,
     to_request,
 )
+from acuvoice.web.worker import range_task, timeline_task
 
 STATIC = Path(str(resources.files("acuvoice.web").joinpath("static")))
 #: Largest request body (a routine is at most 1 MB of YAML, sent as JSON).
@@ -233,6 +234,23 @@ async def _json(send: Send, status: int, data: dict[str, Any]) -> None:
 # -- the app ------------------------------------------------------------------------------------
 
 
+def routine_out(summary: app.RoutineSummary) -> RoutineOut:
+    """A routine's summary as the API gives it."""
+    return RoutineOut(
+        name=summary.name,
+        title=summary.title,
+        summary=summary.summary,
+        duration_ms=summary.duration_ms,
+        points=list(summary.points),
+        names=dict(summary.names),
+        cautions=list(summary.cautions),
+        language=summary.language,
+        cues=summary.cues,
+        ambience=summary.ambience,
+        target_ms=summary.target_ms,
+    )
+
+
 def problems_of(exc: AcuvoiceError) -> list[ProblemOut]:
     """An error's problems, each with its line and column (0 for one with no place)."""
     if isinstance(exc, RoutineError):
@@ -353,22 +371,18 @@ def create_app(settings: Settings) -> Any:
 
     @functools.cache
     def routines() -> list[RoutineOut]:
-        return [
-            RoutineOut(
-                name=s.name,
-                title=s.title,
-                summary=s.summary,
-                duration_ms=s.duration_ms,
-                points=list(s.points),
-                cautions=list(s.cautions),
-                language=s.language,
-            )
-            for s in app.builtin_summaries(library=library)
-        ]
+        return [routine_out(s) for s in app.builtin_summaries(library=library)]
 
     @api.get("/api/routines", summary="The built-in routines")
     def list_routines() -> list[RoutineOut]:
         return routines()
+
+    @api.post(
+        "/api/describe", summary="A routine's YAML at a glance: title, length, points, cautions"
+    )
+    def describe(text: str = Body(..., media_type="text/plain")) -> RoutineOut:
+        ref = app.RoutineRef.yaml(text, shown="routine.yaml", builtin_includes=True)
+        return routine_out(checked(lambda: app.summarize(ref, library=library)))
 
     @api.get("/api/routines/{name}/yaml", summary="A built-in routine's YAML, to copy and edit")
     def routine_yaml(name: str) -> Response:
@@ -445,17 +459,25 @@ def create_app(settings: Settings) -> Any:
         return ValidateOut(ok=not any(p.severity == "error" for p in problems), problems=problems)
 
     @api.post("/api/range", summary="The lengths a session can be fitted to")
-    def fit(
+    async def fit(
         body: RenderBody, exact: bool = Query(False, description="measure with the voice")
     ) -> RangeOut:
-        request = to_request(body, set(voice_ids()))
-        found = checked(
-            lambda: app.fit_range(request, exact=exact, cache_dir=cache_dir, library=library)
-        )
+        request = await asyncio.to_thread(to_request, body, set(voice_ids()))
+        if exact:
+            # Speech is synthesized in a worker process, never in the server's.
+            found = await asyncio.wrap_future(
+                executor.submit(range_task, request, str(cache_dir), True)
+            )
+        else:
+            found = await asyncio.to_thread(
+                checked, lambda: app.fit_range(request, exact=False, library=library)
+            )
+        own = await asyncio.to_thread(request.routine.load, library)
         return RangeOut(
             shortest_ms=found.shortest_ms,
             longest_ms=found.longest_ms,
             natural_ms=found.natural_ms,
+            target_ms=own.target_ms,
             measured_with=found.measured_with,
             omitted=[
                 {"point": code, "name": name, "conditions": list(conds)}
@@ -464,10 +486,10 @@ def create_app(settings: Settings) -> Any:
         )
 
     @api.post("/api/timeline", summary="The timeline a render would have (speech from the voice)")
-    def timeline(body: RenderBody) -> Response:
-        request = to_request(body, set(voice_ids()))
-        made = checked(lambda: app.script(request, cache_dir=cache_dir, library=library))
-        return Response(made.timeline.dumps(), media_type="application/json")
+    async def timeline(body: RenderBody) -> Response:
+        request = await asyncio.to_thread(to_request, body, set(voice_ids()))
+        text = await asyncio.wrap_future(executor.submit(timeline_task, request, str(cache_dir)))
+        return Response(text, media_type="application/json")
 
     # -- renders ---------------------------------------------------------------------------------
 
@@ -488,6 +510,7 @@ def create_app(settings: Settings) -> Any:
         base = f"/api/renders/{view.id}"
         return AcceptedOut(
             id=view.id,
+            key=view.key,
             status_url=base,
             events_url=f"{base}/events",
             stream_url=f"{base}/stream",

@@ -102,6 +102,7 @@ class FileProgress:
         self._write()
 
     def finish(self) -> None:
+        self.label = ""
         if self.phase:
             weight = PHASE_WEIGHTS.get(self.phase, 0.0)
             self.finished[self.phase] = min(
@@ -131,6 +132,19 @@ class FileProgress:
         tmp = self.path.with_name(f".{PROGRESS_FILE}.{os.getpid()}")
         tmp.write_text(json.dumps(state), encoding="utf-8")
         os.replace(tmp, self.path)
+
+
+def timeline_task(request: RenderRequest, cache: str) -> str:
+    """The timeline ``request`` would render (speech measured with its voice), as JSON.
+
+    Run in a worker process: synthesizing speech does not belong in the web server's.
+    """
+    return app.script(request, cache_dir=Path(cache)).timeline.dumps()
+
+
+def range_task(request: RenderRequest, cache: str, exact: bool) -> app.FitRange:
+    """The lengths ``request`` can be fitted to (see :func:`acuvoice.app.fit_range`)."""
+    return app.fit_range(request, exact=exact, cache_dir=Path(cache))
 
 
 def warm_up() -> None:
