@@ -3,7 +3,8 @@
 Entries are content-addressed FLAC files under ``<cache>/speech/``. Writes go through a
 temporary file and an atomic rename, so two renders running at once never see half an entry;
 an entry that does not decode (a crash mid-write on another machine, disk corruption) is
-deleted and synthesized again.
+deleted and synthesized again. Data derived from a clip (its loudness profile) may be kept
+beside it as a sidecar, written the same way.
 """
 
 from __future__ import annotations
@@ -116,6 +117,37 @@ class SynthesisCache:
         except (OSError, sf.LibsndfileError, RuntimeError) as exc:
             self.stats.unwritable += 1
             return getattr(exc, "strerror", None) or str(exc)
+        return None
+
+    def sidecar_path(self, key: str, kind: str) -> Path:
+        """Where data derived from the clip for ``key`` is kept, beside it (``kind`` names it)."""
+        return self.root / "speech" / key[:2] / f"{key}.{kind}"
+
+    def get_sidecar(self, key: str, kind: str) -> bytes | None:
+        """Data kept beside the clip for ``key``, or ``None`` (not there or unreadable)."""
+        try:
+            return self.sidecar_path(key, kind).read_bytes()
+        except OSError:
+            return None
+
+    def put_sidecar(self, key: str, kind: str, data: bytes) -> str | None:
+        """Keep ``data`` beside the clip for ``key``, atomically, as :meth:`put` keeps clips.
+
+        Returns:
+            ``None`` when stored; otherwise why it could not be.
+        """
+        path = self.sidecar_path(key, kind)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{key[:8]}.", suffix=".part", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, path)
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+        except OSError as exc:
+            return exc.strerror or str(exc)
         return None
 
     def _discard(self, path: Path) -> None:

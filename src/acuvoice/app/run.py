@@ -25,6 +25,7 @@ from acuvoice.errors import CompileError, OutputError, Problem, RoutineError
 from acuvoice.export.audio import EncodeOptions
 from acuvoice.export.cover import generate_cover
 from acuvoice.export.scripts import format_script
+from acuvoice.export.tags import Tags
 from acuvoice.measure import Measure, WordsPerMinute
 from acuvoice.points.library import PointLibrary, builtin_library
 from acuvoice.progress import EXTRAS, Progress, Silent
@@ -129,10 +130,7 @@ def render(
     cache = SynthesisCache(cache_dir or default_cache_dir()) if use_cache else None
     session = voice_session(checked.plan, cache=cache, progress=progress)
     output = request.output
-    tags = checked.tags
-    if tags.cover is None and request.cover.generate:
-        image = generate_cover(session.routine.title, COVER_SUBTITLE)
-        tags = dataclasses.replace(tags, cover=image, cover_mime="image/png")
+    final_tags = _tags_with_cover(checked, session.routine.title)
     previous = listed_files(folder) if output.bundle else []
     with _Staging(folder) as staging:
         result = render_session(
@@ -141,7 +139,7 @@ def render(
             OutputOptions(
                 channels=output.channels,
                 encode=EncodeOptions(bitrate_kbps=output.bitrate_kbps),
-                tags=tags,
+                tags=final_tags,
                 chapters=output.chapters,
                 stems_dir=staging.path if output.stems else None,
                 live_copy=live_copy if output.format == "mp3" else None,
@@ -157,7 +155,7 @@ def render(
                 checked.stem,
                 checked.audio_name,
                 library,
-                cover=(tags.cover, tags.cover_mime) if tags.cover else None,
+                cover=_cover_of(final_tags()),
                 pdf=output.pdf,
             )
             progress.advance()
@@ -195,6 +193,27 @@ def render(
         warnings=checked.warnings,
         _manifest=describe,
     )
+
+
+def _cover_of(tags: Tags) -> tuple[bytes, str] | None:
+    return (tags.cover, tags.cover_mime) if tags.cover else None
+
+
+def _tags_with_cover(checked: CheckedRequest, title: str) -> Callable[[], Tags]:
+    """The request's tags, with a cover drawn from the title when one is asked for; made on
+    first use (after the audio), then kept."""
+    made: list[Tags] = []
+
+    def tags() -> Tags:
+        if not made:
+            tags = checked.tags
+            if tags.cover is None and checked.request.cover.generate:
+                image = generate_cover(title, COVER_SUBTITLE)
+                tags = dataclasses.replace(tags, cover=image, cover_mime="image/png")
+            made.append(tags)
+        return made[0]
+
+    return tags
 
 
 class _Staging:

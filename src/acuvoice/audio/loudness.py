@@ -843,3 +843,67 @@ def normalization_gain_db(measured_lufs: float, target_lufs: float) -> float:
     if not math.isfinite(measured_lufs):
         return 0.0
     return target_lufs - measured_lufs
+
+
+# --- For analysis without a stream ---------------------------------------------------------
+
+
+def gated_loudness(segment_energies: Sequence[float] | F64, sample_rate: int) -> float:
+    """Integrated loudness (BS.1770-4 gating) from the energies of consecutive 100 ms segments.
+
+    This is what :meth:`LoudnessMeter.integrated` computes from the energies it keeps, for
+    energies found some other way (:mod:`acuvoice.audio.analysis` adds up those of the
+    clips in a mix instead of mixing them).
+
+    Args:
+        segment_energies: For segment ``k``, samples ``k * sample_rate // 10`` up to
+            ``(k + 1) * sample_rate // 10``: the sum over every channel of the squares of
+            the K-weighted samples. Only complete segments: :class:`LoudnessMeter` leaves
+            out the segment that holds the last sample of the stream.
+        sample_rate: Sampling rate in Hz (the segments' lengths in samples).
+
+    Returns:
+        Loudness in LUFS; ``float("-inf")`` when no 400 ms block passes the absolute gate.
+    """
+    energies = np.asarray(segment_energies, dtype=np.float64)
+    count = energies.shape[0] - _GATE_SEGMENTS + 1
+    if count <= 0:
+        return float("-inf")
+    sums = np.convolve(energies, np.ones(_GATE_SEGMENTS), mode="valid")
+    first = np.arange(count, dtype=np.int64)
+    lengths = (first + _GATE_SEGMENTS) * sample_rate // _SEGMENTS_PER_SECOND - (
+        first * sample_rate // _SEGMENTS_PER_SECOND
+    )
+    blocks = sums / lengths
+    gated = blocks[blocks > _energy_gate(ABSOLUTE_GATE_LUFS)]
+    if gated.size == 0:
+        return float("-inf")
+    relative = float(np.mean(gated)) * 10.0 ** (RELATIVE_GATE_LU / 10.0)
+    return _lufs(float(np.mean(gated[gated > relative])))
+
+
+def true_peaks(buf: Samples, count: int) -> F32:
+    """The true peak at each of ``count`` sample positions, over all channels.
+
+    Position ``i`` is the sample ``buf[:, i + 5]`` and the three points interpolated after
+    it, as :class:`TruePeakMeter` and :class:`Limiter` read them: the meter's reading is
+    the largest of these over a stream.
+
+    Args:
+        buf: ``float32`` samples shaped ``(channels, count + 11)``: 5 samples of context
+            before the first position and 6 after the last.
+        count: Number of positions.
+
+    Returns:
+        ``float32`` peaks (linear), one per position.
+
+    Raises:
+        ValueError: If ``buf`` has the wrong length or holds NaN or infinity.
+    """
+    x = _as_block(buf, buf.shape[0])
+    if count < 0 or x.shape[1] != count + _TAPS - 1:
+        raise ValueError(f"expected {count + _TAPS - 1} samples for {count} positions")
+    if count == 0:
+        return np.zeros(0, dtype=np.float32)
+    envelope, _ = _peak_envelope(x, count, 0.0, adapt=False)
+    return envelope
