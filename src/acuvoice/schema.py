@@ -109,7 +109,12 @@ class VoiceIn(_Strict):
         max_length=500,
         description="engine-specific voice id or a path to a voice file",
     )
-    rate: float = Field(1.0, ge=0.5, le=2.0, description="speaking-rate multiplier, 0.5..2.0")
+    rate: float = Field(
+        1.0,
+        ge=0.5,
+        le=2.0,
+        description="speaking-rate multiplier of the calm default pace (about 135 words a minute), 0.5..2.0",
+    )
 
 
 class SoundIn(_Strict):

@@ -18,7 +18,7 @@ def command(language: str | None, show_all: bool) -> None:
     """List speech engines, their voices, languages and licenses, and why an engine is unavailable.
 
     `--engine auto` (the default) picks the highest-ranked available engine with a voice for
-    the routine's language: a neural voice (piper) where there is one.
+    the routine's language: a neural voice (hibari for English) where there is one.
     """
     for name in engine_names():
         engine = get_engine(name)

@@ -56,7 +56,7 @@ def timeline_options(fn: F) -> F:
         click.option(
             "--engine",
             metavar="NAME",
-            help="Speech engine: auto (the best installed voice), piper, pyttsx3, or estimate (no voice: 150 words a minute; `script` only). Overrides the routine's voice.engine.",
+            help="Speech engine: auto (the best installed voice for the language), hibari, piper, pyttsx3, or estimate (no voice: 150 words a minute; `script` only). Overrides the routine's voice.engine.",
         ),
         click.option(
             "--voice",
@@ -66,7 +66,7 @@ def timeline_options(fn: F) -> F:
         click.option(
             "--rate",
             type=click.FloatRange(0.5, 2.0),
-            help="Speaking-rate multiplier, 0.5..2.0 (overrides the routine's voice.rate).",
+            help="Speaking-rate multiplier of the calm default pace (about 135 words a minute), 0.5..2.0 (overrides the routine's voice.rate).",
         ),
         click.option(
             "--target",
