@@ -790,7 +790,13 @@ def _hold_events(
         cursor = begin + ms + pacing.phrase_gap_ms
         return True
 
-    speak(catalog.say("press"), cursor, "press")
+    # Saying how long to hold helps a listener with closed eyes; where the longer phrase
+    # does not fit before the first reminder window closes, the short one is said instead.
+    said = hold_ms <= catalog.max_duration_ms and speak(
+        catalog.say("press_hold", duration=catalog.duration(hold_ms)), cursor, "press"
+    )
+    if not said:
+        speak(catalog.say("press"), cursor, "press")
     if b.reminders_ms:
         k = 1
         while start + k * b.reminders_ms < window_end:
