@@ -207,7 +207,8 @@ class TagOverrides:
     """Tags to write instead of the routine's (``None`` keeps the default).
 
     Defaults: the routine's title, its ``author`` as the artist (none without one), album
-    "acuvoice sessions", genre "Health & Fitness", the summary as comment, no year.
+    "acuvoice sessions" and genre "Health & Fitness" (in the routine's language), the summary
+    as comment, no year.
     """
 
     title: str | None = None

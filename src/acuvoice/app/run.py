@@ -30,12 +30,12 @@ from acuvoice.measure import Measure, WordsPerMinute
 from acuvoice.points.library import PointLibrary, builtin_library
 from acuvoice.progress import EXTRAS, Progress, Silent
 from acuvoice.render import (
-    COVER_SUBTITLE,
     ESTIMATE,
     OutputOptions,
     RenderResult,
     SessionOptions,
     check_options,
+    cover_subtitle,
     plan_session,
     render_session,
     voice_session,
@@ -208,7 +208,7 @@ def _tags_with_cover(checked: CheckedRequest, title: str) -> Callable[[], Tags]:
         if not made:
             tags = checked.tags
             if tags.cover is None and checked.request.cover.generate:
-                image = generate_cover(title, COVER_SUBTITLE)
+                image = generate_cover(title, cover_subtitle(tags.language or "en"))
                 tags = dataclasses.replace(tags, cover=image, cover_mime="image/png")
             made.append(tags)
         return made[0]
