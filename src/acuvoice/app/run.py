@@ -21,7 +21,7 @@ from acuvoice.audio.cues import cue_lengths_ms, load_cues
 from acuvoice.cache import SynthesisCache, default_cache_dir
 from acuvoice.compiler import CompileOptions, compile_timeline, cue_lengths, target_range
 from acuvoice.engines.base import VoiceInfo
-from acuvoice.errors import CompileError, OutputError, Problem, RoutineError
+from acuvoice.errors import CompileError, OutputError, Problem, RoutineError, UsageError
 from acuvoice.export.audio import EncodeOptions
 from acuvoice.export.cover import generate_cover
 from acuvoice.export.scripts import format_script
@@ -387,10 +387,16 @@ def summarize(ref: RoutineRef, *, library: PointLibrary | None = None) -> Routin
     )
 
 
-def builtin_summaries(*, library: PointLibrary | None = None) -> list[RoutineSummary]:
-    """Every built-in routine, summarized (no voice is needed)."""
+def builtin_summaries(
+    *, library: PointLibrary | None = None, language: str | None = None
+) -> list[RoutineSummary]:
+    """Every built-in routine (in ``language``; English by default), summarized (no voice
+    is needed)."""
     library = library or builtin_library()
-    return [summarize(RoutineRef.named(name), library=library) for name in builtin_routines()]
+    return [
+        summarize(RoutineRef.named(name, language=language), library=library)
+        for name in builtin_routines(language)
+    ]
 
 
 @dataclass(frozen=True)
@@ -476,6 +482,8 @@ def check_routine(ref: RoutineRef, *, library: PointLibrary | None = None) -> li
         routine = ref.load(library)
     except RoutineError as exc:
         return list(exc.problems)
+    except UsageError as exc:
+        return [Problem(ref.label, 0, 0, str(exc))]
     problems = lint_routine(routine, library)
     try:
         compile_timeline(
