@@ -623,17 +623,16 @@ def _master_gain_db(
     return gain_db + normalization_gain_db(limited, target)
 
 
-#: Album and genre tags a session gets unless told otherwise.
-DEFAULT_ALBUM = "acuvoice sessions"
-DEFAULT_GENRE = "Health & Fitness"
-COVER_SUBTITLE = "Guided acupressure"
+def cover_subtitle(language: str) -> str:
+    """The line under the title on a generated cover, in the session's language."""
+    return load_catalog(language).label("cover_subtitle")
 
 
 def session_tags(routine: Routine, *, cover: bool | tuple[bytes, str] = False) -> Tags:
     """The tags a session of ``routine`` gets by default.
 
-    Title, the routine's ``author`` as the artist (no artist tag without one), album,
-    genre, the summary as the comment and the language; no year (it is written only when
+    Title, the routine's ``author`` as the artist (no artist tag without one), album and
+    genre (from the ``labels`` of the routine's phrase catalog), the summary as the comment and the language; no year (it is written only when
     asked for, so renders stay reproducible).
 
     Args:
@@ -641,16 +640,17 @@ def session_tags(routine: Routine, *, cover: bool | tuple[bytes, str] = False) -
         cover: ``True`` for a cover generated from the title, image data and its MIME type
             for that image, ``False`` for none.
     """
+    catalog = load_catalog(routine.language)
     image: tuple[bytes, str] | None
     if cover is True:
-        image = (generate_cover(routine.title, COVER_SUBTITLE), "image/png")
+        image = (generate_cover(routine.title, catalog.label("cover_subtitle")), "image/png")
     else:
         image = cover or None
     return Tags(
         title=routine.title,
         artist=routine.author,
-        album=DEFAULT_ALBUM,
-        genre=DEFAULT_GENRE,
+        album=catalog.label("album"),
+        genre=catalog.label("genre"),
         comment=routine.summary or None,
         language=routine.language,
         cover=image[0] if image else None,

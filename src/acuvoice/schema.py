@@ -286,7 +286,13 @@ class RoutineFileIn(_Strict):
     title: str = _text(200, "spoken in the intro, used in tags and file names")
     summary: str = Field("", max_length=2000)
     language: str = Field(
-        "en", description="BCP 47 language tag; picks the phrase catalog and voice"
+        "en",
+        description=(
+            "BCP 47 language tag (en, es, fr, de; en-GB speaks with the en catalog); picks "
+            "the phrase catalog (phrases/<lang>.yaml), the point library's translation "
+            "(points/data/i18n/<lang>.yaml) and a voice that speaks the language"
+        ),
+        examples=["en", "es", "fr", "de"],
     )
     author: str | None = Field(None, max_length=200)
     license: str | None = Field(None, max_length=100)

@@ -50,6 +50,15 @@ class UserPath(click.ParamType):  # type: ignore[type-arg]  # generic in click >
         return user_path(value)
 
 
+def language_option(fn: F) -> F:
+    """``--language TAG``: a built-in routine's translation; must agree with a routine file."""
+    return click.option(
+        "--language",
+        metavar="TAG",
+        help="Language of the session (es, fr, de, en...): picks a built-in routine's translation; a routine file decides its own language with `language:`, and a different --language is an error.",
+    )(fn)
+
+
 def timeline_options(fn: F) -> F:
     """The options that decide a timeline: voice, target, listener profile, cue set, cache."""
     options = [

@@ -42,7 +42,8 @@ MIN_WPM, MAX_WPM = 80, 450
 ESPEAK_LICENSE = "GPL-3.0-or-later (espeak-ng)"
 INSTALL_HINT = "sudo apt-get install espeak-ng"
 #: The voice ``resolve_voice(None, language)`` prefers for a bare language.
-PREFERRED_VOICES = {"en": "gmw/en-us"}
+#: The espeak-ng voice for each language, where it has several (the plain, main one).
+PREFERRED_VOICES = {"en": "gmw/en-us", "es": "roa/es", "fr": "roa/fr", "de": "gmw/de"}
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SILENT_PEAK = 0.01  # -40 dBFS: espeak speaks at about -6 dBFS peak
