@@ -342,9 +342,9 @@ def mix_plan(session: Session, channels: int, workdir: Path | None = None) -> Mi
     voice: list[Source] = []
     spans: list[tuple[int, int]] = []
     for e in timeline.of_kind(EventKind.SPEECH):
-        start = ms_to_samples(e.start_ms, rate)
-        voice.append(Source(start, _speech_load(session, e.text or "", channels)))
-        spans.append((start, ms_to_samples(e.end_ms, rate)))
+        start, end = ms_to_samples(e.start_ms, rate), ms_to_samples(e.end_ms, rate)
+        voice.append(Source(start, _speech_load(session, e.text or "", channels, end - start)))
+        spans.append((start, end))
     cue_sources = [
         Source(ms_to_samples(e.start_ms, rate), _cue_load(session, e.sound or "", channels))
         for e in timeline.of_kind(EventKind.CUE)
@@ -369,8 +369,11 @@ def mix_plan(session: Session, channels: int, workdir: Path | None = None) -> Mi
     )
 
 
-def _speech_load(session: Session, text: str, channels: int) -> Callable[[], Samples]:
-    return lambda: session.speech.clip(text).to(session.sample_rate, channels).samples
+def _speech_load(session: Session, text: str, channels: int, frames: int) -> Callable[[], Samples]:
+    """The clip at the mix's rate, cut to its event's ``frames``: an event lasts the clip's
+    length rounded up to a millisecond at the clip's own rate, which at another rate can be a
+    sample shorter than the resampled clip; speech never sounds outside its event."""
+    return lambda: session.speech.clip(text).to(session.sample_rate, channels).samples[:, :frames]
 
 
 def _cue_load(session: Session, sound: str, channels: int) -> Callable[[], Samples]:
