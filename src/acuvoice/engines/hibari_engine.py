@@ -68,7 +68,7 @@ def _describe(name: str, entry: dict[str, Any]) -> VoiceInfo:
         id=name,
         language=str(entry.get("language", "en-US")),
         name=f"{name.title()} ({', '.join(x for x in (accent, gender) if x)} English)",
-        license="Apache-2.0 (hibari-tts code and weights)",
+        license="Apache-2.0, code and weights (hibari-tts)",
         quality="neural",
         description=(
             f"hibari {_hibari_version()} voice {name!r}, distilled from Kokoro-82M "
