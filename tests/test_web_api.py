@@ -142,6 +142,8 @@ def test_languages_offer_routines_and_voices_in_each(client: TestClient) -> None
     docs = client.get("/openapi.json").json()["paths"]
     assert "/api/languages" in docs
     assert any(p["name"] == "language" for p in docs["/api/routines"]["get"]["parameters"])
+    for route in ("/api/range", "/api/timeline", "/api/renders"):
+        assert "GET /api/languages" in docs[route]["post"]["description"]
 
     spanish_title = yaml.safe_load(
         (BUILTIN_DIR / "es" / "lower-back-pain.yaml").read_text(encoding="utf-8")

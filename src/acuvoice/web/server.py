@@ -72,6 +72,12 @@ TOKEN_COOKIE = "acuvoice_token"
 #: Bodies up to this many times the limit are read (and dropped) before the 413 answer.
 DRAIN_FACTOR = 16
 T = TypeVar("T")
+#: How the render routes take a language (OpenAPI).
+LANGUAGE_NOTE = (
+    " A built-in `routine` with `language` (a tag from `GET /api/languages`) is its "
+    "translation, spoken in that language by a voice that speaks it; pasted `yaml` keeps its "
+    "own `language:`."
+)
 #: Engines for tests only: the page hides them, and they make no language available.
 TEST_ENGINES = frozenset({"fake"})
 
@@ -551,7 +557,11 @@ def create_app(settings: Settings) -> Any:
         ]
         return ValidateOut(ok=not any(p.severity == "error" for p in problems), problems=problems)
 
-    @api.post("/api/range", summary="The lengths a session can be fitted to")
+    @api.post(
+        "/api/range",
+        summary="The lengths a session can be fitted to",
+        description="The shortest and longest `target` a render body can take." + LANGUAGE_NOTE,
+    )
     async def fit(
         body: RenderBody, exact: bool = Query(False, description="measure with the voice")
     ) -> RangeOut:
@@ -578,7 +588,12 @@ def create_app(settings: Settings) -> Any:
             ],
         )
 
-    @api.post("/api/timeline", summary="The timeline a render would have (speech from the voice)")
+    @api.post(
+        "/api/timeline",
+        summary="The timeline a render would have (speech from the voice)",
+        description="Chapters, events and spoken text, with the timeline's `language`."
+        + LANGUAGE_NOTE,
+    )
     async def timeline(body: RenderBody) -> Response:
         request = await asyncio.to_thread(to_request, body, set(voice_ids()))
         text = await asyncio.wrap_future(executor.submit(timeline_task, request, str(cache_dir)))
@@ -590,6 +605,8 @@ def create_app(settings: Settings) -> Any:
         "/api/renders",
         status_code=202,
         summary="Start a render (or share one of the same request)",
+        description="Equal requests share one render; the language is part of the key."
+        + LANGUAGE_NOTE,
         responses={
             413: {"description": "the body is too large"},
             422: {"description": "the routine or the options have problems"},
