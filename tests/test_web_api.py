@@ -118,6 +118,81 @@ def test_routines_voices_sounds_and_conditions(client: TestClient) -> None:
     assert "/api/renders" in client.get("/openapi.json").json()["paths"]
 
 
+def test_languages_offer_routines_and_voices_in_each(client: TestClient) -> None:
+    import yaml
+
+    from acuvoice.routine.loader import BUILTIN_DIR
+
+    languages = client.get("/api/languages").json()
+    tags = [language["tag"] for language in languages]
+    # pyttsx3 (espeak-ng) speaks all of them here; English comes first.
+    assert tags[0] == "en" and {"en", "es", "fr", "de"} <= set(tags)
+    names = {language["tag"]: language["name"] for language in languages}
+    assert names["es"] == "Español" and names["fr"] == "Français" and names["de"] == "Deutsch"
+    assert all(language["routines"] >= 3 and language["voices"] >= 1 for language in languages)
+    engines = client.get("/api/voices").json()
+    spanish = [
+        v
+        for e in engines
+        if e["available"] and e["name"] != "fake"
+        for v in e["voices"]
+        if v["language"].split("-")[0].lower() == "es"
+    ]
+    assert names and next(x for x in languages if x["tag"] == "es")["voices"] == len(spanish)
+    docs = client.get("/openapi.json").json()["paths"]
+    assert "/api/languages" in docs
+    assert any(p["name"] == "language" for p in docs["/api/routines"]["get"]["parameters"])
+    for route in ("/api/range", "/api/timeline", "/api/renders"):
+        assert "GET /api/languages" in docs[route]["post"]["description"]
+
+    spanish_title = yaml.safe_load(
+        (BUILTIN_DIR / "es" / "lower-back-pain.yaml").read_text(encoding="utf-8")
+    )["title"]
+    english = {r["name"]: r for r in client.get("/api/routines").json()}
+    routines = {r["name"]: r for r in client.get("/api/routines?language=es").json()}
+    assert routines.keys() == english.keys()
+    lower = routines["lower-back-pain"]
+    assert lower["title"] == spanish_title != english["lower-back-pain"]["title"]
+    assert lower["language"] == "es" and lower["summary"] != english["lower-back-pain"]["summary"]
+    assert lower["points"] == english["lower-back-pain"]["points"]
+    assert lower["languages"] == ["en", "de", "es", "fr"] == english["lower-back-pain"]["languages"]
+    # A regional tag finds its language's routines.
+    assert client.get("/api/routines?language=es-ES").json()[1]["title"] == lower["title"]
+
+    unknown = client.get("/api/routines?language=xx")
+    assert unknown.status_code == 422
+    assert "no built-in routines are written in language 'xx'" in unknown.json()["detail"]
+    assert "en, de, es, fr" in unknown.json()["detail"]
+    assert unknown.json()["problems"][0]["message"] == unknown.json()["detail"]
+
+
+def test_a_session_in_spanish(client: TestClient) -> None:
+    spanish = {"routine": "lower-back-pain", "language": "es", "engine": "fake"}
+    timeline = client.post("/api/timeline", json=spanish)
+    assert timeline.status_code == 200, timeline.text
+    found = timeline.json()
+    assert found["language"] == "es" and found["title"] == "Alivio para la zona lumbar"
+    spoken = " ".join(e["text"] for e in found["events"] if e["kind"] == "speech")
+    assert "Press now" not in spoken and "Presiona" in spoken
+    english = client.post("/api/timeline", json={**spanish, "language": "en"}).json()
+    assert english["language"] == "en" and "Press now" in " ".join(
+        e["text"] for e in english["events"] if e["kind"] == "speech"
+    )
+    assert client.post("/api/range", json=spanish).status_code == 200
+    # The language is part of the render's key; English asked for or not is one render.
+    jobs = [
+        client.post("/api/renders", json={**spanish, "language": language}).json()
+        for language in ("es", "fr", "en", None)
+    ]
+    for job in jobs:
+        client.delete(f"/api/renders/{job['id']}")
+    keys = [job["key"] for job in jobs]
+    assert len(set(keys[:3])) == 3 and keys[2] == keys[3]
+    not_translated = client.post("/api/timeline", json={**spanish, "language": "xx"})
+    assert not_translated.status_code == 422
+    assert "not written in 'xx'" in not_translated.json()["detail"]
+
+
 def test_describe_summarizes_pasted_yaml(client: TestClient) -> None:
     answer = client.post("/api/describe", content=SHORT, headers={"content-type": "text/plain"})
     assert answer.status_code == 200, answer.text

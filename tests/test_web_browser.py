@@ -247,8 +247,10 @@ def test_render_then_listen_jump_follow_and_download(page: Page, console: Log, s
     assert "not medical advice" in page.inner_text("#cautions")
     # The estimate comes at once; the voice's measurement follows (its phrases are cached).
     wait_until(lambda: "measured with" in page.inner_text("#length-note"), 60, "the exact range")
-    page.fill("#length", "600")
-    assert page.inner_text("#length-out") == "10 min"
+    # 12 minutes: at the voices' calm pace the narration alone takes about 10 (fitting to
+    # 10 minutes is refused).
+    page.fill("#length", "720")
+    assert page.inner_text("#length-out") == "12 min"
 
     page.click("#render")
     seen: list[str] = []
@@ -358,14 +360,14 @@ def test_render_then_listen_jump_follow_and_download(page: Page, console: Log, s
     download.save_as(str(saved))
     mp3 = MP3(str(saved))
     assert mp3.info.layer == 3
-    assert abs(mp3.info.length - 600.0) < 0.5, mp3.info.length
+    assert abs(mp3.info.length - 720.0) < 0.5, mp3.info.length
     assert abs(mp3.info.length - timeline["duration_ms"] / 1000) < 0.5
 
     # The position is remembered for this session: reload, ask again, and it resumes there.
     paused_at = audio_state(page)["t"]
     page.reload()
     choose(page, "lower-back-pain")
-    page.fill("#length", "600")
+    page.fill("#length", "720")
     page.click("#render")
     page.wait_for_selector("#resume-note:not([hidden])", timeout=RENDER_TIMEOUT_S * 1000)
     assert abs(audio_state(page)["t"] - paused_at) < 1.0
@@ -538,4 +540,117 @@ def test_conditions_leave_points_out_or_stop_the_session(
     shown = page.locator("#avoid-effect li").all_inner_texts()
     assert [line.split()[0] for line in shown] == [p["point"] for p in omitted]
     assert page.is_enabled("#play")
+    console.assert_clean()
+
+
+# -- 6. languages -----------------------------------------------------------------------------
+
+
+def voice_options(page: Page) -> list[str]:
+    return list(page.locator("#voice option").evaluate_all("os => os.map(o => o.value)"))
+
+
+def voices_speaking(server: str, language: str) -> set[str]:
+    """The ids of the voices the API says speak ``language`` (the test engine left out)."""
+    return {
+        v["id"]
+        for e in get_json(f"{server}/api/voices")
+        if e["available"] and e["name"] != "fake"
+        for v in e["voices"]
+        if v["language"].split("-")[0].lower() == language
+    }
+
+
+def test_choosing_espanol_shows_spanish_sessions_and_voices(
+    page: Page, console: Log, server: str
+) -> None:
+    offered = get_json(f"{server}/api/languages")
+    page.goto(f"{server}/")
+    page.wait_for_selector("#gallery input[value='lower-back-pain']")
+    # The browser asks for English (Playwright's default locale): English it is.
+    assert page.input_value("#language") == "en"
+    labels = page.locator("#language option").all_inner_texts()
+    assert labels == [language["name"] for language in offered] and "Español" in labels
+    assert page.get_attribute("label[for=language]", "for") == "language"
+
+    spanish = {r["name"]: r for r in get_json(f"{server}/api/routines?language=es")}
+    page.select_option("#language", "es")
+    title = spanish["lower-back-pain"]["title"]
+    wait_until(
+        lambda: page.locator(".card-title", has_text=title).count() == 1, 10, "Spanish titles"
+    )
+    for routine in spanish.values():
+        card_title = page.locator(".card-title", has_text=routine["title"])
+        assert card_title.count() == 1 and card_title.get_attribute("lang") == "es"
+
+    # The voices offered are those that speak Spanish, after the automatic choice.
+    speaking = voices_speaking(server, "es")
+    assert speaking, "no installed voice speaks Spanish"
+    with page.expect_request(lambda r: "/api/range" in r.url) as sent:
+        choose(page, "lower-back-pain")
+    assert sent.value.post_data_json["language"] == "es"
+    assert sent.value.post_data_json["routine"] == "lower-back-pain"
+    options = voice_options(page)
+    assert options[0] == "" and page.locator("#voice option").first.inner_text().startswith(
+        "Automatic"
+    )
+    assert set(options[1:]) == speaking
+    assert title in page.inner_text("#options-for")
+    shot(page, "7-espanol.png", full_page=True)
+
+    # Remembered: a reload keeps Spanish; back to English brings English voices back.
+    page.reload()
+    page.wait_for_selector("#gallery input[value='lower-back-pain']")
+    assert page.input_value("#language") == "es"
+    assert page.locator(".card-title", has_text=title).count() == 1
+    page.select_option("#language", "en")
+    wait_until(lambda: page.locator(".card-title", has_text=title).count() == 0, 10, "English")
+    choose(page, "neck-and-shoulders")
+    assert set(voice_options(page)[1:]) == voices_speaking(server, "en")
+    console.assert_clean()
+
+
+def test_the_browser_language_is_the_default(browser: Browser, server: str) -> None:
+    context = browser.new_context(viewport=VIEWPORT, locale="fr-FR")
+    try:
+        page = context.new_page()
+        console = Log(page)
+        page.goto(f"{server}/")
+        page.wait_for_selector("#gallery input[value='calm-and-sleep']")
+        assert page.input_value("#language") == "fr"
+        french = get_json(f"{server}/api/routines?language=fr")
+        for routine in french:
+            assert page.locator(".card-title", has_text=routine["title"]).count() == 1
+        console.assert_clean()
+    finally:
+        context.close()
+
+
+GERMAN = """\
+acuvoice: 1
+title: Kurze Abendruhe
+language: de
+safety_notice: false
+steps:
+  - say: Setz dich bequem hin.
+  - press: LI4
+    hold: 10s
+    find: 2s
+"""
+
+
+def test_own_routine_keeps_its_own_language(page: Page, console: Log, server: str) -> None:
+    page.goto(f"{server}/")
+    page.wait_for_selector("#gallery input[value='lower-back-pain']")
+    page.select_option("#language", "es")
+    page.wait_for_selector("#gallery input[value='lower-back-pain']")
+    choose(page, "__own__")
+    with page.expect_request(lambda r: "/api/range" in r.url, timeout=20_000) as sent:
+        page.fill("#yaml", GERMAN)
+    # The YAML's `language: de`, not the select's Spanish, decides.
+    assert "language" not in sent.value.post_data_json
+    wait_until(lambda: "Deutsch" in page.inner_text("#language-note"), 10, "the YAML's language")
+    assert "Deutsch" in page.inner_text("#options-for")
+    assert set(voice_options(page)[1:]) == voices_speaking(server, "de")
+    assert page.input_value("#language") == "es"
     console.assert_clean()

@@ -38,7 +38,11 @@ class RenderBody(BaseModel):
     language: str | None = Field(
         None,
         max_length=35,
-        description="es, fr, de...: a built-in routine's translation; YAML must agree with it",
+        description=(
+            "es, fr, de... (GET /api/languages): a built-in routine's translation, spoken "
+            "in that language; it is part of the render's key. YAML must agree with its own "
+            "`language:` (leave it out to use the YAML's)"
+        ),
     )
     target: float | str | None = Field(
         None, description="fit to this length: seconds, or text like '10m' or '1m30s'; 0: off"
@@ -109,7 +113,10 @@ def to_request(body: RenderBody, voices: set[str]) -> RenderRequest:
                 f"no built-in routine is called {body.routine!r}"
                 f"{did_you_mean(body.routine, builtins)}; GET /api/routines lists them"
             )
-        ref = RoutineRef.named(body.routine, language=body.language)
+        # English is the built-in routines' own language: asking for it is not asking for a
+        # translation, and the request shares its render (and key) with one that does not.
+        language = None if (body.language or "").lower() == "en" else body.language
+        ref = RoutineRef.named(body.routine, language=language)
     else:
         assert body.yaml is not None
         ref = RoutineRef.yaml(body.yaml, shown="routine.yaml", builtin_includes=True)
@@ -190,10 +197,24 @@ class RoutineOut(BaseModel):
     points: list[str]
     names: dict[str, str] = Field(description="each point's name, by code")
     cautions: list[str]
-    language: str
+    language: str = Field(description="the language it is written in (BCP 47)")
+    languages: list[str] = Field(
+        default_factory=list,
+        description="the languages a built-in routine is written in (English first, then "
+        "sorted); for pasted YAML, its own language",
+    )
     cues: str = Field(description="its cue set ('own' for a folder of its own)")
     ambience: str = Field(description="its ambience bed ('own' for a file of its own)")
     target_ms: int | None = Field(description="its own target length, if it sets one")
+
+
+class LanguageOut(BaseModel):
+    """A language the page offers: built-in routines are written in it and a voice speaks it."""
+
+    tag: str = Field(description="BCP 47 primary tag: en, es, fr, de")
+    name: str = Field(description="the language's name in itself: English, Español...")
+    routines: int = Field(description="built-in routines written in it")
+    voices: int = Field(description="installed, available voices that speak it")
 
 
 class VoiceOut(BaseModel):

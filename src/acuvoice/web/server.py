@@ -35,9 +35,12 @@ from acuvoice import __version__, app
 from acuvoice.audio.ambience import open_ambience
 from acuvoice.audio.cues import synthesize_cue_set
 from acuvoice.engines.registry import engine_names, get_engine
-from acuvoice.errors import AcuvoiceError, RoutineError
+from acuvoice.errors import AcuvoiceError, RoutineError, UsageError
+from acuvoice.phrases import load_catalog
 from acuvoice.points.library import builtin_library
+from acuvoice.routine.loader import BUILTIN_LANGUAGE, builtin_languages, builtin_routines
 from acuvoice.routine.model import AMBIENCES, CUE_SETS
+from acuvoice.validation import did_you_mean
 from acuvoice.web.executor import ProcessPerTaskExecutor, default_workers
 from acuvoice.web.jobs import TERMINAL, JobRunner, JobState, JobView, QueueFull, UnknownJob
 from acuvoice.web.schemas import (
@@ -45,6 +48,7 @@ from acuvoice.web.schemas import (
     EngineOut,
     FileOut,
     JobOut,
+    LanguageOut,
     ProblemOut,
     RangeOut,
     RenderBody,
@@ -68,6 +72,14 @@ TOKEN_COOKIE = "acuvoice_token"
 #: Bodies up to this many times the limit are read (and dropped) before the 413 answer.
 DRAIN_FACTOR = 16
 T = TypeVar("T")
+#: How the render routes take a language (OpenAPI).
+LANGUAGE_NOTE = (
+    " A built-in `routine` with `language` (a tag from `GET /api/languages`) is its "
+    "translation, spoken in that language by a voice that speaks it; pasted `yaml` keeps its "
+    "own `language:`."
+)
+#: Engines for tests only: the page hides them, and they make no language available.
+TEST_ENGINES = frozenset({"fake"})
 
 
 @dataclass(frozen=True)
@@ -234,8 +246,39 @@ async def _json(send: Send, status: int, data: dict[str, Any]) -> None:
 # -- the app ------------------------------------------------------------------------------------
 
 
-def routine_out(summary: app.RoutineSummary) -> RoutineOut:
-    """A routine's summary as the API gives it."""
+def primary_subtag(tag: str) -> str:
+    """``es`` for ``es-ES``: languages and voices match on it."""
+    return tag.split("-")[0].strip().lower()
+
+
+def english_first(tags: list[str]) -> list[str]:
+    """Language tags sorted, English (the built-in routines' own language) first."""
+    return sorted(set(tags), key=lambda t: (t != BUILTIN_LANGUAGE, t))
+
+
+def builtin_language(tag: str | None) -> str:
+    """The primary subtag of ``tag`` when built-in routines are written in it.
+
+    Raises:
+        UsageError: No built-in routine is written in that language (the message lists the
+            languages there are).
+    """
+    if tag is None or not tag.strip():
+        return BUILTIN_LANGUAGE
+    known = english_first(builtin_languages())
+    primary = primary_subtag(tag)
+    if primary not in known:
+        raise UsageError(
+            f"no built-in routines are written in language {tag!r}"
+            f"{did_you_mean(primary, known)}; they are in {', '.join(known)} "
+            "(GET /api/languages lists the languages with routines and voices)"
+        )
+    return primary
+
+
+def routine_out(summary: app.RoutineSummary, languages: list[str] | None = None) -> RoutineOut:
+    """A routine's summary as the API gives it (``languages``: those it is written in;
+    by default only its own)."""
     return RoutineOut(
         name=summary.name,
         title=summary.title,
@@ -245,6 +288,7 @@ def routine_out(summary: app.RoutineSummary) -> RoutineOut:
         names=dict(summary.names),
         cautions=list(summary.cautions),
         language=summary.language,
+        languages=english_first(languages or [summary.language]),
         cues=summary.cues,
         ambience=summary.ambience,
         target_ms=summary.target_ms,
@@ -370,12 +414,69 @@ def create_app(settings: Settings) -> Any:
         }
 
     @functools.cache
-    def routines() -> list[RoutineOut]:
-        return [routine_out(s) for s in app.builtin_summaries(library=library)]
+    def routines(language: str) -> list[RoutineOut]:
+        return [
+            routine_out(s, builtin_languages(s.name))
+            for s in app.builtin_summaries(library=library, language=language)
+        ]
 
-    @api.get("/api/routines", summary="The built-in routines")
-    def list_routines() -> list[RoutineOut]:
-        return routines()
+    @api.get(
+        "/api/routines",
+        summary="The built-in routines, in a language",
+        description=(
+            "Every built-in routine written in `language` (English by default), with its "
+            "title, summary, points and chapters in that language; `languages` lists every "
+            "language a routine is written in. An unknown language is a 422 that lists the "
+            "languages there are."
+        ),
+        responses={422: {"description": "no built-in routine is written in that language"}},
+    )
+    def list_routines(
+        language: str | None = Query(
+            None,
+            description="a BCP 47 tag (es, fr-FR, de...; its primary subtag counts); "
+            "GET /api/languages lists them",
+        ),
+    ) -> list[RoutineOut]:
+        return routines(builtin_language(language))
+
+    @functools.cache
+    def speakers() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for name in engine_names():
+            engine = get_engine(name)
+            if name in TEST_ENGINES or not engine.availability().ok:
+                continue
+            for voice in engine.voices():
+                tag = primary_subtag(voice.language)
+                counts[tag] = counts.get(tag, 0) + 1
+        return counts
+
+    @api.get(
+        "/api/languages",
+        summary="The languages sessions can be made in",
+        description=(
+            "Each language that built-in routines are written in and at least one installed, "
+            "available voice speaks (matched on the primary subtag: `es-ES` and `es-419` "
+            "voices speak `es`), with its name in itself, English first. Pass its `tag` as "
+            "`language` to `GET /api/routines` and in a render body."
+        ),
+    )
+    def languages() -> list[LanguageOut]:
+        voiced = speakers()
+        out = []
+        for tag in english_first(builtin_languages()):
+            if voiced.get(tag, 0) == 0:
+                continue
+            out.append(
+                LanguageOut(
+                    tag=tag,
+                    name=str(load_catalog(tag).phrases.get("name", tag)),
+                    routines=len(builtin_routines(tag)),
+                    voices=voiced[tag],
+                )
+            )
+        return out
 
     @api.post(
         "/api/describe", summary="A routine's YAML at a glance: title, length, points, cautions"
@@ -386,8 +487,6 @@ def create_app(settings: Settings) -> Any:
 
     @api.get("/api/routines/{name}/yaml", summary="A built-in routine's YAML, to copy and edit")
     def routine_yaml(name: str) -> Response:
-        from acuvoice.routine.loader import builtin_routines
-
         found = builtin_routines().get(name)
         if found is None:
             raise UnknownJob(f"no built-in routine is called {name!r}")
@@ -458,7 +557,11 @@ def create_app(settings: Settings) -> Any:
         ]
         return ValidateOut(ok=not any(p.severity == "error" for p in problems), problems=problems)
 
-    @api.post("/api/range", summary="The lengths a session can be fitted to")
+    @api.post(
+        "/api/range",
+        summary="The lengths a session can be fitted to",
+        description="The shortest and longest `target` a render body can take." + LANGUAGE_NOTE,
+    )
     async def fit(
         body: RenderBody, exact: bool = Query(False, description="measure with the voice")
     ) -> RangeOut:
@@ -485,7 +588,12 @@ def create_app(settings: Settings) -> Any:
             ],
         )
 
-    @api.post("/api/timeline", summary="The timeline a render would have (speech from the voice)")
+    @api.post(
+        "/api/timeline",
+        summary="The timeline a render would have (speech from the voice)",
+        description="Chapters, events and spoken text, with the timeline's `language`."
+        + LANGUAGE_NOTE,
+    )
     async def timeline(body: RenderBody) -> Response:
         request = await asyncio.to_thread(to_request, body, set(voice_ids()))
         text = await asyncio.wrap_future(executor.submit(timeline_task, request, str(cache_dir)))
@@ -497,6 +605,8 @@ def create_app(settings: Settings) -> Any:
         "/api/renders",
         status_code=202,
         summary="Start a render (or share one of the same request)",
+        description="Equal requests share one render; the language is part of the key."
+        + LANGUAGE_NOTE,
         responses={
             413: {"description": "the body is too large"},
             422: {"description": "the routine or the options have problems"},

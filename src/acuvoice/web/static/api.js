@@ -64,7 +64,10 @@ async function call(method, url, { json, text, signal } = {}) {
 const json = async (method, url, options) => (await call(method, url, options)).json();
 
 export const api = {
-  routines: () => json("GET", "/api/routines"),
+  routines: (language) =>
+    json("GET", language ? `/api/routines?language=${encodeURIComponent(language)}` : "/api/routines"),
+  languages: () => json("GET", "/api/languages"),
+  describe: (text, signal) => json("POST", "/api/describe", { text, signal }),
   routineYaml: async (name) => (await call("GET", `/api/routines/${encodeURIComponent(name)}/yaml`)).text(),
   voices: () => json("GET", "/api/voices"),
   sounds: () => json("GET", "/api/sounds"),

@@ -10,6 +10,8 @@ const OWN = "__own__";
 const TEST = new URLSearchParams(window.location.search).has("test");
 const AUDIO_FORMATS = ["mp3", "wav", "flac", "ogg", "m4a"];
 const OWN_EXACT_DELAY_MS = 2500;
+const LANGUAGE_KEY = "acuvoice:language";
+const ENGLISH = "en";
 const PHASES = {
   voicing: "Voicing the phrases",
   measuring: "Measuring loudness",
@@ -18,7 +20,10 @@ const PHASES = {
 };
 
 const state = {
+  language: ENGLISH, // the built-in sessions' language (a tag from /api/languages)
+  languages: [], // [{tag, name, routines, voices}]
   routines: [],
+  copyable: [], // the English built-in routines, to copy into the editor
   conditions: new Map(),
   engines: [],
   source: null, // a built-in routine's name, or OWN
@@ -61,13 +66,18 @@ async function init() {
   let conditions;
   let voices;
   let sounds;
+  let languages;
   try {
-    [routines, conditions, voices, sounds] = await Promise.all([
-      api.routines(),
+    [languages, conditions, voices, sounds] = await Promise.all([
+      api.languages().catch(() => []),
       api.conditions(),
       api.voices(),
       api.sounds(),
     ]);
+    state.languages = languages.length ? languages : [{ tag: ENGLISH, name: "English" }];
+    state.language = preferredLanguage();
+    routines = await api.routines(state.language);
+    state.copyable = state.language === ENGLISH ? routines : await api.routines(ENGLISH);
   } catch (err) {
     const box = $("load-error");
     box.textContent = `The page could not load what it needs: ${err.message}`;
@@ -75,12 +85,14 @@ async function init() {
     return;
   }
   state.routines = routines;
+  buildLanguages();
   for (const condition of conditions) state.conditions.set(condition.id, condition);
   state.engines = voices.filter((engine) => TEST || engine.name !== "fake");
   buildGallery();
   buildConditions(conditions);
   buildSounds(sounds);
   buildCopySelect();
+  buildVoices(state.language);
   editor = new Editor(
     {
       textarea: $("yaml"),
@@ -100,6 +112,7 @@ async function init() {
 }
 
 function wire() {
+  $("language").addEventListener("change", () => changeLanguage($("language").value));
   $("length").addEventListener("input", () => {
     state.lengthTouched = Number($("length").value) !== lengthDefault();
     showLength();
@@ -142,13 +155,104 @@ function wire() {
   $("format-go").addEventListener("click", otherFormat);
 }
 
+// -- the language -----------------------------------------------------------------------------
+
+const primaryOf = (tag) => (tag || "").toLowerCase().split("-")[0];
+
+function languageName(tag) {
+  const found = state.languages.find((l) => l.tag === primaryOf(tag));
+  return found ? found.name : tag;
+}
+
+/** The remembered language, else the browser's first offered one, else English. */
+function preferredLanguage() {
+  const offered = state.languages.map((l) => l.tag);
+  let saved = null;
+  try {
+    saved = localStorage.getItem(LANGUAGE_KEY);
+  } catch {
+    saved = null;
+  }
+  if (saved && offered.includes(saved)) return saved;
+  for (const wanted of navigator.languages || [navigator.language]) {
+    if (offered.includes(primaryOf(wanted))) return primaryOf(wanted);
+  }
+  return offered.includes(ENGLISH) ? ENGLISH : offered[0];
+}
+
+function buildLanguages() {
+  const select = $("language");
+  select.replaceChildren(
+    ...state.languages.map((language) => {
+      const option = new Option(language.name, language.tag);
+      option.lang = language.tag; // read out in its own language
+      return option;
+    }),
+  );
+  select.value = state.language;
+  select.disabled = state.languages.length < 2;
+  showLanguageNote();
+}
+
+function showLanguageNote() {
+  let text = "The sessions below, their voices and transcripts are in this language.";
+  if (state.source === OWN && state.info && state.info.language) {
+    text = `Your own routine is in ${languageName(state.info.language)}: its own language: line decides, not this choice.`;
+  }
+  $("language-note").textContent = text;
+}
+
+let languageGeneration = 0;
+
+async function changeLanguage(tag) {
+  const generation = ++languageGeneration;
+  try {
+    localStorage.setItem(LANGUAGE_KEY, tag);
+  } catch {
+    // Full or blocked storage: the choice lasts until the page is reloaded.
+  }
+  const gallery = $("gallery");
+  gallery.setAttribute("aria-busy", "true");
+  let routines;
+  try {
+    routines = await api.routines(tag);
+  } catch (err) {
+    if (generation !== languageGeneration) return;
+    gallery.removeAttribute("aria-busy");
+    $("language").value = state.language;
+    const box = $("load-error");
+    box.textContent = `The sessions in ${languageName(tag)} could not be loaded: ${err.message}`;
+    box.hidden = false;
+    return;
+  }
+  if (generation !== languageGeneration) return;
+  $("load-error").hidden = true;
+  state.language = tag;
+  state.routines = routines;
+  buildGallery();
+  if (state.source && state.source !== OWN) {
+    if (routines.some((r) => r.name === state.source)) choose(state.source);
+    else {
+      // Not written in this language: nothing is chosen.
+      state.source = null;
+      state.info = null;
+      for (const id of ["options", "go"]) $(id).hidden = true;
+      buildVoices(tag);
+    }
+  } else if (state.source === OWN) {
+    const radio = document.querySelector(`input[name=routine][value="${OWN}"]`);
+    if (radio) radio.checked = true;
+  } else buildVoices(tag);
+  showLanguageNote();
+}
+
 // -- the gallery ------------------------------------------------------------------------------
 
 function cautionWords(ids) {
   return ids.map((id) => (state.conditions.get(id) || { spoken: id }).spoken);
 }
 
-function card({ value, title, meta, summary, points, cautions }) {
+function card({ value, title, meta, summary, points, cautions, lang }) {
   const item = document.createElement("li");
   item.className = "card";
   const label = document.createElement("label");
@@ -163,6 +267,7 @@ function card({ value, title, meta, summary, points, cautions }) {
   heading.className = "card-title";
   heading.id = `${id}-title`;
   heading.textContent = title;
+  if (lang) heading.lang = lang;
   radio.setAttribute("aria-labelledby", heading.id);
   const described = [];
   const add = (className, text) => {
@@ -178,7 +283,11 @@ function card({ value, title, meta, summary, points, cautions }) {
   head.append(radio, heading);
   label.append(head);
   if (meta) label.append(add("card-meta", meta));
-  if (summary) label.append(add("card-summary", summary));
+  if (summary) {
+    const span = add("card-summary", summary);
+    if (lang) span.lang = lang;
+    label.append(span);
+  }
   if (points) label.append(add("card-points", points));
   if (cautions) label.append(add("card-caution", cautions));
   radio.setAttribute("aria-describedby", described.join(" "));
@@ -199,6 +308,7 @@ function buildGallery() {
       summary: r.summary,
       points: r.points.length ? `Points: ${r.points.join(", ")}` : "",
       cautions: r.cautions.length ? `Not for: ${list(cautionWords(r.cautions))}` : "",
+      lang: r.language,
     }),
   );
   cards.push(
@@ -215,7 +325,7 @@ function buildGallery() {
 
 function buildCopySelect() {
   $("copy-select").replaceChildren(
-    ...state.routines.map((r) => new Option(r.title, r.name)),
+    ...state.copyable.map((r) => new Option(r.title, r.name)),
   );
 }
 
@@ -247,6 +357,7 @@ function choose(value) {
   $("length").value = String(lengthDefault());
   showLength();
   showCautions();
+  showLanguageNote();
   refreshRange();
 }
 
@@ -264,21 +375,23 @@ async function ownChecked(result) {
   }
   const text = result.text;
   try {
-    // The estimate engine answers at once: the routine's title, language and own length.
-    const timeline = await api.timeline({ yaml: text, engine: "estimate" });
+    // The routine at a glance: its title, its own language (not the select's) and length.
+    const described = await api.describe(text);
     if (editor.text !== text) return;
     state.info = {
-      title: timeline.title || "Your routine",
-      language: timeline.language || "en",
-      cautions: [],
-      defaultS: Math.round((timeline.target_ms || timeline.duration_ms) / 1000),
+      title: described.title || "Your routine",
+      language: described.language || ENGLISH,
+      cautions: described.cautions || [],
+      defaultS: Math.round((described.target_ms || described.duration_ms) / 1000),
     };
-    $("options-for").textContent = `for ${state.info.title}`;
+    $("options-for").textContent = `for ${state.info.title} (${languageName(state.info.language)})`;
     buildVoices(state.info.language);
   } catch (err) {
-    state.info = { title: "Your routine", language: "en", cautions: [], defaultS: null };
-    buildVoices("en");
+    state.info = { title: "Your routine", language: ENGLISH, cautions: [], defaultS: null };
+    buildVoices(ENGLISH);
   }
+  showCautions();
+  showLanguageNote();
   refreshRange();
 }
 
@@ -303,7 +416,7 @@ function buildVoices(language) {
   const select = $("voice");
   const before = select.value;
   const primary = (language || "en").toLowerCase().split("-")[0];
-  const options = [new Option("Best available (recommended)", "")];
+  const options = [new Option("Automatic (best voice for the language)", "")];
   const missing = [];
   for (const engine of state.engines) {
     if (!engine.available) {
@@ -491,7 +604,8 @@ function rangeBody() {
 
 function sourceBody() {
   if (state.source === OWN) return state.own.ok ? { yaml: state.own.text } : null;
-  return state.source ? { routine: state.source } : null;
+  // Pasted YAML keeps its own `language:`; a built-in routine is asked for in the chosen one.
+  return state.source ? { routine: state.source, language: state.language } : null;
 }
 
 let rangeGeneration = 0;
@@ -705,7 +819,7 @@ async function go(mode) {
     if (mode === "play") {
       running.mode = "play";
       if (!running.streaming) {
-        player.start(running.title);
+        player.start(running.title, running.language);
         running.streaming = true;
         if (running.key) player.setKey(running.key);
         player.playStream(running.streamUrl).catch(() => {});
@@ -744,6 +858,7 @@ async function go(mode) {
     mode,
     streamUrl: accepted.stream_url,
     title: (state.info && state.info.title) || "Your routine",
+    language: (state.info && state.info.language) || null,
     key: null,
     final: false,
     timeline: false,
@@ -753,7 +868,7 @@ async function go(mode) {
   main.job = job;
   if (mode === "play" && accepted.state !== "done") {
     // Start listening now: the stream carries the audio as the encoder writes it.
-    player.start(job.title);
+    player.start(job.title, job.language);
     job.streaming = true;
     player.playStream(job.streamUrl).catch(() => {});
     $("downloads").hidden = true;
@@ -873,7 +988,7 @@ async function finish(job, status) {
     return;
   }
   if (!job.streaming) {
-    player.start(job.title);
+    player.start(job.title, job.language);
   }
   player.setKey(status.key);
   const cover = fileOf(files, (name) => name.endsWith(".cover.png"));

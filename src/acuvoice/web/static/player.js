@@ -190,9 +190,21 @@ export class Player {
     this.els.section.hidden = false;
   }
 
+  /**
+   * The session's language on what is in it (its title, chapters and transcript), so screen
+   * readers speak them in that language; the page's own words stay English.
+   */
+  setLanguage(language) {
+    for (const el of [this.els.title, this.els.chapterList, this.els.transcript]) {
+      if (language) el.lang = language;
+      else el.removeAttribute("lang");
+    }
+  }
+
   /** A new session: clear the last one's chapters, transcript and diagram. */
-  start(title) {
+  start(title, language = null) {
     this.savePosition(true);
+    this.setLanguage(language);
     this.setSleep("off");
     this.reset();
     this.els.chapterList.replaceChildren();
@@ -332,6 +344,7 @@ export class Player {
   // -- the timeline: chapters, transcript, holds ------------------------------------------------
 
   setTimeline(timeline) {
+    if (timeline.language) this.setLanguage(timeline.language);
     if (timeline.title) this.show(timeline.title);
     this.durationS = timeline.duration_ms / 1000;
     this.chapters = (timeline.chapters || []).map((c) => ({ start: c.start_ms / 1000, title: c.title }));
