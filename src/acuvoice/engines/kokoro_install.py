@@ -348,9 +348,10 @@ def _check_tarball(path: Path) -> None:
         )
 
 
-def _extract_voices(tarball: Path, folder: Path, names: set[str]) -> list[str]:
-    """Write the voices ``names`` (relative paths ``voices/X.bin``) from ``tarball``, each checked."""
-    written: list[str] = []
+def _extract_voices(tarball: Path, folder: Path, names: set[str], written: list[str]) -> None:
+    """Write the voices ``names`` (relative paths ``voices/X.bin``) from ``tarball``, each
+    checked, adding each to ``written`` as soon as it is in place."""
+    before = len(written)
     try:
         with tarfile.open(tarball, "r:gz") as archive:
             for member in archive:
@@ -372,13 +373,12 @@ def _extract_voices(tarball: Path, folder: Path, names: set[str]) -> list[str]:
         if isinstance(exc, ChecksumError):
             raise
         raise EngineError(f"cannot read the voices from {tarball} ({exc})") from exc
-    absent = names - set(written)
+    absent = names - set(written[before:])
     if absent:
         raise EngineError(
             f"{tarball} has no {', '.join(sorted(absent)[:3])}"
             + (f" and {len(absent) - 3} more" if len(absent) > 3 else "")
         )
-    return written
 
 
 def _write_manifest(folder: Path, names: Iterable[str]) -> None:
@@ -464,14 +464,14 @@ def install(
             if tarball is not None:
                 _check_tarball(tarball)
                 say(f"extracting {len(voices)} voices from {tarball}")
-                written += _extract_voices(tarball, folder, voices)
+                _extract_voices(tarball, folder, voices, written)
             else:
                 say(f"downloading {TARBALL_URL}")
                 with tempfile.TemporaryDirectory(prefix=".download-", dir=folder) as tmp:
                     got = fetch(Path(tmp) / TARBALL_NAME)
                     _check_tarball(got)
                     say(f"extracting {len(voices)} voices")
-                    written += _extract_voices(got, folder, voices)
+                    _extract_voices(got, folder, voices, written)
     except OSError as exc:
         raise EngineError(f"cannot write the Kokoro files in {folder} ({exc})") from exc
     finally:
