@@ -25,7 +25,7 @@ import pytest
 from acuvoice.audio.buffer import Clip
 from acuvoice.cli import main
 from acuvoice.engines import kokoro_engine, kokoro_install
-from acuvoice.engines.kokoro_engine import CALM_SPEED, KokoroEngine
+from acuvoice.engines.kokoro_engine import CALM_SPEED, MIN_SPEED, KokoroEngine
 from acuvoice.engines.registry import pick_engine
 from acuvoice.errors import EngineError, UnknownVoiceError, UsageError
 from tests.support import require
@@ -411,7 +411,6 @@ def test_spanish_and_french_are_spoken(kokoro: KokoroEngine, text: str, language
     assert np.mean(level < 0.1 * level.max()) > 0.05
 
 
-#: Measured with the recognizer: each passage heard whole (1.0) at rates 0.5, 1.0 and 2.0.
 ENGLISH = (
     "Find the point in the web between your thumb and your index finger, then press gently "
     "with the tip of your other thumb."
@@ -433,17 +432,28 @@ def test_rate_one_is_a_calm_narration_pace(kokoro: KokoroEngine) -> None:
 def test_the_rate_scales_the_pace(kokoro: KokoroEngine) -> None:
     normal = speak(kokoro, ENGLISH, "en").frames
     slow, fast = speak(kokoro, ENGLISH, "en", 0.5).frames, speak(kokoro, ENGLISH, "en", 2.0).frames
-    # Speech time is inversely proportional to the speed (with fixed trims): within 20%.
-    assert 1.6 <= slow / normal <= 2.4
-    assert 0.4 <= fast / normal <= 0.6
+    # Speech time is inversely proportional to the speed, within 15% (the trims are fixed):
+    # rate 2.0 is speed 1.32, half as long; rate 0.5 stops at speed 0.5, 1.32 times as long.
+    assert 0.85 * 0.5 <= fast / normal <= 1.15 * 0.5
+    assert 0.85 * CALM_SPEED / MIN_SPEED <= slow / normal <= 1.15 * CALM_SPEED / MIN_SPEED
+    short = "Release."
+    assert speak(kokoro, short, "en", 0.6).frames == speak(kokoro, short, "en", 0.5).frames
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> object:
+    return load_recognizer()
 
 
 @pytest.mark.parametrize("rate", [0.5, 2.0])
-def test_the_slowest_and_fastest_rates_are_understood(kokoro: KokoroEngine, rate: float) -> None:
-    recognizer = load_recognizer()
+def test_the_slowest_and_fastest_rates_are_understood(
+    kokoro: KokoroEngine, recognizer: object, rate: float
+) -> None:
     clip = speak(kokoro, ENGLISH, "en", rate).to(16_000, 1)
     heard = " ".join(w.word for w in transcribe(recognizer, clip.samples[0], vad=False))
-    assert word_accuracy(ENGLISH, heard) >= 0.9, heard
+    # Measured: 0.96 of the words at rate 0.5, all of them at 1.0 and 2.0 (the recognizer
+    # varies a little from run to run: it samples when unsure), so 0.8 as in the contract.
+    assert word_accuracy(ENGLISH, heard) >= 0.8, heard
 
 
 def test_the_same_text_gives_the_same_samples(kokoro: KokoroEngine) -> None:
@@ -488,7 +498,7 @@ def test_the_fingerprint_names_the_version_model_voice_and_speed(kokoro: KokoroE
     assert found is not None
     voice_sha = sha(found.voices["ef_dora"].read_bytes())[:12]
     assert fingerprint.startswith(
-        f"kokoro-onnx-{version}/onnx-6e742170d309016e/voice-ef_dora-{voice_sha}/speed-{CALM_SPEED:g}x/"
+        f"kokoro-onnx-{version}/onnx-6e742170d309016e/voice-ef_dora-{voice_sha}/speed-0.66x-in-0.5-2/"
     )
     assert KokoroEngine().fingerprint(dora) == fingerprint
     assert kokoro.fingerprint(kokoro.resolve_voice(None, "fr")) != fingerprint

@@ -28,10 +28,11 @@ SAMPLE_RATE = 24_000
 #: (70 words), ef_dora 205 wpm over 3 Spanish ones (45 words), ff_siwis 185 wpm over 2
 #: French ones (25 words). At 0.66 the same sentences came out at 136, 131 and 116 wpm.
 CALM_SPEED = 0.66
-#: kokoro-onnx refuses speeds outside 0.5-2.0, a guard against odd sounding extremes rather
-#: than a limit of the model; acuvoice's slowest rate (0.5) needs 0.33, and its speech was
-#: still understood whole by the recognizer (tests/test_kokoro.py), so the floor is lower.
-MIN_SPEED, MAX_SPEED = 0.3, 2.0
+#: kokoro-onnx's speed range. Below 0.5 the model drawls: measured with the recognizer
+#: (Whisper tiny.en) on three English sentences, 0.33 was heard as 0.91, 0.93 and 0.45 of
+#: their words, 0.4 as 0.96, 1.0, 0.82, and 0.5 as 0.96, 1.0, 1.0. So rates below
+#: 0.5 / CALM_SPEED (0.76) all speak at 0.5, about 100 words a minute.
+MIN_SPEED, MAX_SPEED = 0.5, 2.0
 #: Silence kokoro-onnx adds where it splits a long text (over 510 phonemes) at a sentence
 #: or clause mark, at speed 1.0 (its defaults); stretched with the speed like the speech.
 SENTENCE_PAUSE_S, CLAUSE_PAUSE_S = 0.25, 0.1
@@ -218,7 +219,7 @@ class KokoroEngine:
         return (
             f"kokoro-onnx-{_kokoro_version()}/onnx-{kokoro_install.MODEL_SHA256[:16]}"
             f"/voice-{voice.id}-{kokoro_install.VOICE_SHA256[voice.id][:12]}"
-            f"/speed-{CALM_SPEED:g}x/lexicon-{lexicon_id(voice.language)}"
+            f"/speed-{CALM_SPEED:g}x-in-{MIN_SPEED:g}-{MAX_SPEED:g}/lexicon-{lexicon_id(voice.language)}"
         )
 
     def _load(self) -> Any:
@@ -228,11 +229,12 @@ class KokoroEngine:
             if key not in _LOADED:
                 try:
                     import onnxruntime  # type: ignore[import-untyped]
+                    from kokoro_onnx import Kokoro
 
                     session = onnxruntime.InferenceSession(
                         str(files.model), providers=["CPUExecutionProvider"]
                     )
-                    _LOADED[key] = _kokoro_class().from_session(session, str(files.no_voices))
+                    _LOADED[key] = Kokoro.from_session(session, str(files.no_voices))
                 except Exception as exc:
                     raise EngineError(
                         f"kokoro could not load its model {files.model} ({type(exc).__name__}: "
@@ -292,21 +294,6 @@ class KokoroEngine:
         # The model's peaks stay near 0.7, but nothing promises that: keep within full scale.
         np.clip(samples, -1.0, 1.0, out=samples)
         return Clip(as_samples(samples), int(sample_rate))
-
-
-def _kokoro_class() -> Any:
-    """kokoro-onnx's ``Kokoro``, letting speeds below its 0.5 guard through (see MIN_SPEED).
-
-    The guard is only in ``Kokoro._prepare`` (kokoro-onnx 0.6.1, pinned exactly), which uses
-    the speed for nothing else; the model runs at the speed given to ``create``.
-    """
-    from kokoro_onnx import Kokoro
-
-    class CalmKokoro(Kokoro):  # type: ignore[misc,unused-ignore]  # Any without kokoro-onnx
-        def _prepare(self, text: str, voice: Any, speed: float, *rest: Any) -> Any:
-            return super()._prepare(text, voice, min(2.0, max(0.5, speed)), *rest)
-
-    return CalmKokoro
 
 
 def _file_key(path: Path) -> tuple[str, int, int]:
