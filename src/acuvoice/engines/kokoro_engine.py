@@ -199,7 +199,7 @@ class KokoroEngine:
         raise UnknownVoiceError(
             f"unknown kokoro voice {voice!r}{did_you_mean(wanted, ids)}; installed voices: "
             f"{', '.join(ids[:8])}{f' and {len(ids) - 8} more' if len(ids) > 8 else ''} "
-            "(`acuvoice voices --engine kokoro` lists them)"
+            "(`acuvoice voices` lists them all)"
         )
 
     def _voice_file(self, voice: VoiceInfo) -> Path:

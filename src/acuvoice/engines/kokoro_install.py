@@ -171,10 +171,6 @@ class Report:
     seconds: float
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _wanted() -> dict[str, str]:
     """Every file of a complete install (relative path -> SHA-256)."""
     files = {MODEL_NAME: MODEL_SHA256, NO_VOICES_NAME: NO_VOICES_SHA256}
