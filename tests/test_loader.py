@@ -242,7 +242,7 @@ def test_all_problems_in_a_file_are_reported_together(write_routine: WriteRoutin
         ),
         (
             "acuvoice: 1\ntitle: x\nlanguage: xx\nsteps: [{say: hi}]\n",
-            "3:11: no spoken phrases for language 'xx' yet; available: en",
+            "3:11: no spoken phrases for language 'xx' yet; available: de, en, es, fr",
         ),
         (
             "acuvoice: 1\ntitle: x\nlanguage: english!\nsteps: [{say: hi}]\n",

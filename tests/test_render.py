@@ -73,7 +73,7 @@ def installed_engines() -> list[str]:
     return [name for name in engine_names() if get_engine(name).availability().ok]
 
 
-@pytest.mark.parametrize("engine", ["fake", "pyttsx3", "piper"])
+@pytest.mark.parametrize("engine", ["fake", "hibari", "pyttsx3", "piper"])
 def test_rendered_wav_matches_the_timeline(
     routine_file: Path, cache: Path, tmp_path: Path, engine: str
 ) -> None:

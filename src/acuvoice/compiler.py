@@ -19,6 +19,7 @@ from types import MappingProxyType
 from acuvoice.errors import CompileError
 from acuvoice.measure import Measure
 from acuvoice.phrases import Catalog, load_catalog
+from acuvoice.points.i18n import localize
 from acuvoice.points.library import PointLibrary
 from acuvoice.points.model import Point
 from acuvoice.routine.model import (
@@ -189,6 +190,7 @@ def compile_timeline(
     Raises:
         CompileError: The routine is unsuitable for the listener profile, an ``--avoid``
             condition is unknown, or the target length is outside :func:`target_range`.
+        TranslationError: The language's phrase catalog or point translation lacks a key.
     """
     options = options or CompileOptions()
     library, catalog, avoid, omitted, blocks = _prepare(routine, library, options)
@@ -235,6 +237,7 @@ def _prepare(
     """The library with the routine's points, the catalog, the profile, omissions and blocks."""
     library = library.with_points(routine.points) if routine.points else library
     catalog = load_catalog(routine.language)
+    library = localize(library, routine.language)
     avoid = _check_avoid(routine, library, options.avoid)
     omitted = _omissions(routine, library, avoid)
     blocks = _Builder(routine, library, catalog, options, omitted).build()
@@ -790,7 +793,13 @@ def _hold_events(
         cursor = begin + ms + pacing.phrase_gap_ms
         return True
 
-    speak(catalog.say("press"), cursor, "press")
+    # Saying how long to hold helps a listener with closed eyes; where the longer phrase
+    # does not fit before the first reminder window closes, the short one is said instead.
+    said = hold_ms <= catalog.max_duration_ms and speak(
+        catalog.say("press_hold", duration=catalog.duration(hold_ms)), cursor, "press"
+    )
+    if not said:
+        speak(catalog.say("press"), cursor, "press")
     if b.reminders_ms:
         k = 1
         while start + k * b.reminders_ms < window_end:

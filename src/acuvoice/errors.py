@@ -9,6 +9,7 @@
     ├── RoutineError                a routine file is unreadable or invalid (exit 2)
     │   └── UnknownPointError       a point code or alias is not in the library (exit 2)
     ├── CompileError                the timing cannot be met, or the routine is unsuitable (exit 2)
+    │   └── TranslationError        a phrase catalog or point translation lacks a key (exit 2)
     ├── EngineError                 speech engine unavailable, synthesis failed (exit 1)
     │   └── UnknownEngineError      no engine or voice by that name (exit 2)
     │       └── UnknownVoiceError   no voice by that name, or no such voice file (exit 2)
@@ -107,6 +108,14 @@ class CompileError(AcuvoiceError):
     """The routine is valid but cannot be compiled as asked (impossible target, unsuitable)."""
 
     exit_code = 2
+
+
+class TranslationError(CompileError):
+    """A phrase catalog or a translation of the point library is incomplete or malformed.
+
+    The message names the file and the key path (``points/data/i18n/es.yaml:
+    points.BL23.location``); acuvoice never falls back to English on its own.
+    """
 
 
 class EngineError(AcuvoiceError):

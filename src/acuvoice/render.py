@@ -342,9 +342,9 @@ def mix_plan(session: Session, channels: int, workdir: Path | None = None) -> Mi
     voice: list[Source] = []
     spans: list[tuple[int, int]] = []
     for e in timeline.of_kind(EventKind.SPEECH):
-        start = ms_to_samples(e.start_ms, rate)
-        voice.append(Source(start, _speech_load(session, e.text or "", channels)))
-        spans.append((start, ms_to_samples(e.end_ms, rate)))
+        start, end = ms_to_samples(e.start_ms, rate), ms_to_samples(e.end_ms, rate)
+        voice.append(Source(start, _speech_load(session, e.text or "", channels, end - start)))
+        spans.append((start, end))
     cue_sources = [
         Source(ms_to_samples(e.start_ms, rate), _cue_load(session, e.sound or "", channels))
         for e in timeline.of_kind(EventKind.CUE)
@@ -369,8 +369,11 @@ def mix_plan(session: Session, channels: int, workdir: Path | None = None) -> Mi
     )
 
 
-def _speech_load(session: Session, text: str, channels: int) -> Callable[[], Samples]:
-    return lambda: session.speech.clip(text).to(session.sample_rate, channels).samples
+def _speech_load(session: Session, text: str, channels: int, frames: int) -> Callable[[], Samples]:
+    """The clip at the mix's rate, cut to its event's ``frames``: an event lasts the clip's
+    length rounded up to a millisecond at the clip's own rate, which at another rate can be a
+    sample shorter than the resampled clip; speech never sounds outside its event."""
+    return lambda: session.speech.clip(text).to(session.sample_rate, channels).samples[:, :frames]
 
 
 def _cue_load(session: Session, sound: str, channels: int) -> Callable[[], Samples]:
@@ -623,17 +626,16 @@ def _master_gain_db(
     return gain_db + normalization_gain_db(limited, target)
 
 
-#: Album and genre tags a session gets unless told otherwise.
-DEFAULT_ALBUM = "acuvoice sessions"
-DEFAULT_GENRE = "Health & Fitness"
-COVER_SUBTITLE = "Guided acupressure"
+def cover_subtitle(language: str) -> str:
+    """The line under the title on a generated cover, in the session's language."""
+    return load_catalog(language).label("cover_subtitle")
 
 
 def session_tags(routine: Routine, *, cover: bool | tuple[bytes, str] = False) -> Tags:
     """The tags a session of ``routine`` gets by default.
 
-    Title, the routine's ``author`` as the artist (no artist tag without one), album,
-    genre, the summary as the comment and the language; no year (it is written only when
+    Title, the routine's ``author`` as the artist (no artist tag without one), album and
+    genre (from the ``labels`` of the routine's phrase catalog), the summary as the comment and the language; no year (it is written only when
     asked for, so renders stay reproducible).
 
     Args:
@@ -641,16 +643,17 @@ def session_tags(routine: Routine, *, cover: bool | tuple[bytes, str] = False) -
         cover: ``True`` for a cover generated from the title, image data and its MIME type
             for that image, ``False`` for none.
     """
+    catalog = load_catalog(routine.language)
     image: tuple[bytes, str] | None
     if cover is True:
-        image = (generate_cover(routine.title, COVER_SUBTITLE), "image/png")
+        image = (generate_cover(routine.title, catalog.label("cover_subtitle")), "image/png")
     else:
         image = cover or None
     return Tags(
         title=routine.title,
         artist=routine.author,
-        album=DEFAULT_ALBUM,
-        genre=DEFAULT_GENRE,
+        album=catalog.label("album"),
+        genre=catalog.label("genre"),
         comment=routine.summary or None,
         language=routine.language,
         cover=image[0] if image else None,

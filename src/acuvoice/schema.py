@@ -109,7 +109,12 @@ class VoiceIn(_Strict):
         max_length=500,
         description="engine-specific voice id or a path to a voice file",
     )
-    rate: float = Field(1.0, ge=0.5, le=2.0, description="speaking-rate multiplier, 0.5..2.0")
+    rate: float = Field(
+        1.0,
+        ge=0.5,
+        le=2.0,
+        description="speaking-rate multiplier of the calm default pace (about 135 words a minute), 0.5..2.0",
+    )
 
 
 class SoundIn(_Strict):
@@ -281,7 +286,13 @@ class RoutineFileIn(_Strict):
     title: str = _text(200, "spoken in the intro, used in tags and file names")
     summary: str = Field("", max_length=2000)
     language: str = Field(
-        "en", description="BCP 47 language tag; picks the phrase catalog and voice"
+        "en",
+        description=(
+            "BCP 47 language tag (en, es, fr, de; en-GB speaks with the en catalog); picks "
+            "the phrase catalog (phrases/<lang>.yaml), the point library's translation "
+            "(points/data/i18n/<lang>.yaml) and a voice that speaks the language"
+        ),
+        examples=["en", "es", "fr", "de"],
     )
     author: str | None = Field(None, max_length=200)
     license: str | None = Field(None, max_length=100)

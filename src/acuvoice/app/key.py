@@ -45,6 +45,7 @@ def content_key(checked: CheckedRequest) -> str:
         "routine": {
             "name": routine.name,
             "files": [[f.path, f.sha256] for f in routine.files],
+            **({"language": request.routine.language} if request.routine.language else {}),
         },
         "voice": {
             "engine": plan.engine.name,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,13 +13,19 @@ from acuvoice.export.audio import AUDIO_FORMATS
 from acuvoice.points.library import PointLibrary
 from acuvoice.render import SessionOptions
 from acuvoice.routine.loader import (
-    builtin_routines,
+    BUILTIN_LANGUAGE,
+    builtin_routine_path,
     load_routine,
     load_routine_text,
-    resolve_routine_path,
 )
 from acuvoice.routine.model import Routine
 from acuvoice.validation import did_you_mean
+
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
+
+
+def _primary(tag: str) -> str:
+    return tag.split("-")[0].lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +43,9 @@ class RoutineRef:
             from its title.
         builtin_includes: For text, whether it may include the parts the built-in
             routines share (``include: common/closing.yaml``); nothing else is readable.
+        language: The language asked for (a BCP 47 tag). For a built-in routine it picks
+            the translation (``routines/<lang>/<name>.yaml``); a file or text decides its
+            own language with ``language:``, and one asked for that differs is an error.
     """
 
     builtin: str | None = None
@@ -43,6 +54,7 @@ class RoutineRef:
     shown: str | None = None
     name: str | None = None
     builtin_includes: bool = False
+    language: str | None = None
 
     def __post_init__(self) -> None:
         given = [x is not None for x in (self.builtin, self.path, self.text)]
@@ -50,11 +62,19 @@ class RoutineRef:
             raise UsageError("a routine is named by exactly one of: a built-in name, a file, text")
         if self.path is not None and not self.path.is_absolute():
             raise UsageError(f"a routine file must be given by an absolute path, not {self.path}")
+        if self.language is not None and not _LANGUAGE_TAG.fullmatch(self.language):
+            raise UsageError(
+                f"{self.language!r} is not a language tag; use one like es, fr, de or en-GB"
+            )
 
     @classmethod
-    def named(cls, name: str) -> RoutineRef:
-        """A built-in routine."""
-        return cls(builtin=name)
+    def named(cls, name: str, *, language: str | None = None) -> RoutineRef:
+        """A built-in routine, in ``language`` (English when not given)."""
+        return cls(builtin=name, language=language)
+
+    def in_language(self, language: str | None) -> RoutineRef:
+        """The same routine, asked for in ``language`` (``None``: as written)."""
+        return dataclasses.replace(self, language=language)
 
     @classmethod
     def file(cls, path: str | os.PathLike[str], *, shown: str | None = None) -> RoutineRef:
@@ -100,6 +120,21 @@ class RoutineRef:
         Raises:
             RoutineError: Unknown built-in name, or the routine is invalid (every problem).
         """
+        routine = self._load(library)
+        wanted = self.language
+        if (
+            wanted is not None
+            and self.builtin is None
+            and _primary(wanted) != _primary(routine.language)
+        ):
+            raise UsageError(
+                f"{self.label} is written in {routine.language!r} (its `language:`), not "
+                f"{wanted!r}: a routine file decides its own language; translate it, or ask "
+                f"for {routine.language!r}"
+            )
+        return routine
+
+    def _load(self, library: PointLibrary) -> Routine:
         if self.text is not None:
             return load_routine_text(
                 self.text,
@@ -111,10 +146,8 @@ class RoutineRef:
         if self.path is not None:
             return load_routine(self.path, library=library, shown=self.shown)
         assert self.builtin is not None
-        builtins = builtin_routines()
-        if self.builtin not in builtins:
-            resolve_routine_path(self.builtin)  # raises with the list and a did-you-mean
-        return load_routine(builtins[self.builtin], library=library, shown=self.label)
+        path = builtin_routine_path(self.builtin, self.language)
+        return load_routine(path, library=library, shown=self.label)
 
     @property
     def label(self) -> str:
@@ -122,6 +155,8 @@ class RoutineRef:
         if self.shown:
             return self.shown
         if self.builtin is not None:
+            if self.language is not None and _primary(self.language) != BUILTIN_LANGUAGE:
+                return f"<built-in>/{_primary(self.language)}/{self.builtin}.yaml"
             return f"<built-in>/{self.builtin}.yaml"
         return str(self.path)
 
@@ -207,7 +242,8 @@ class TagOverrides:
     """Tags to write instead of the routine's (``None`` keeps the default).
 
     Defaults: the routine's title, its ``author`` as the artist (none without one), album
-    "acuvoice sessions", genre "Health & Fitness", the summary as comment, no year.
+    "acuvoice sessions" and genre "Health & Fitness" (in the routine's language), the summary
+    as comment, no year.
     """
 
     title: str | None = None

@@ -21,7 +21,7 @@ from acuvoice.audio.cues import cue_lengths_ms, load_cues
 from acuvoice.cache import SynthesisCache, default_cache_dir
 from acuvoice.compiler import CompileOptions, compile_timeline, cue_lengths, target_range
 from acuvoice.engines.base import VoiceInfo
-from acuvoice.errors import CompileError, OutputError, Problem, RoutineError
+from acuvoice.errors import CompileError, OutputError, Problem, RoutineError, UsageError
 from acuvoice.export.audio import EncodeOptions
 from acuvoice.export.cover import generate_cover
 from acuvoice.export.scripts import format_script
@@ -30,12 +30,12 @@ from acuvoice.measure import Measure, WordsPerMinute
 from acuvoice.points.library import PointLibrary, builtin_library
 from acuvoice.progress import EXTRAS, Progress, Silent
 from acuvoice.render import (
-    COVER_SUBTITLE,
     ESTIMATE,
     OutputOptions,
     RenderResult,
     SessionOptions,
     check_options,
+    cover_subtitle,
     plan_session,
     render_session,
     voice_session,
@@ -208,7 +208,7 @@ def _tags_with_cover(checked: CheckedRequest, title: str) -> Callable[[], Tags]:
         if not made:
             tags = checked.tags
             if tags.cover is None and checked.request.cover.generate:
-                image = generate_cover(title, COVER_SUBTITLE)
+                image = generate_cover(title, cover_subtitle(tags.language or "en"))
                 tags = dataclasses.replace(tags, cover=image, cover_mime="image/png")
             made.append(tags)
         return made[0]
@@ -387,10 +387,16 @@ def summarize(ref: RoutineRef, *, library: PointLibrary | None = None) -> Routin
     )
 
 
-def builtin_summaries(*, library: PointLibrary | None = None) -> list[RoutineSummary]:
-    """Every built-in routine, summarized (no voice is needed)."""
+def builtin_summaries(
+    *, library: PointLibrary | None = None, language: str | None = None
+) -> list[RoutineSummary]:
+    """Every built-in routine (in ``language``; English by default), summarized (no voice
+    is needed)."""
     library = library or builtin_library()
-    return [summarize(RoutineRef.named(name), library=library) for name in builtin_routines()]
+    return [
+        summarize(RoutineRef.named(name, language=language), library=library)
+        for name in builtin_routines(language)
+    ]
 
 
 @dataclass(frozen=True)
@@ -476,6 +482,8 @@ def check_routine(ref: RoutineRef, *, library: PointLibrary | None = None) -> li
         routine = ref.load(library)
     except RoutineError as exc:
         return list(exc.problems)
+    except UsageError as exc:
+        return [Problem(ref.label, 0, 0, str(exc))]
     problems = lint_routine(routine, library)
     try:
         compile_timeline(

@@ -17,6 +17,7 @@ from acuvoice.app import (
 from acuvoice.cli.options import (
     ClickProgress,
     UserPath,
+    language_option,
     report_omissions,
     routine_arg,
     session_options,
@@ -50,6 +51,7 @@ class RenderCommand(click.Command):
     type=UserPath(),
     help=f"Output file; its suffix picks the format ({', '.join('.' + s for s in AUDIO_FORMATS)}); a missing folder is made. Default: ROUTINE-NAME.mp3 here. With --bundle, only its name is used.",
 )
+@language_option
 @timeline_options
 @click.option(
     "--ambience",
@@ -129,6 +131,7 @@ class RenderCommand(click.Command):
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 def command(
     routine: str,
+    language: str | None,
     output: Path | None,
     engine: str | None,
     voice: str | None,
@@ -190,7 +193,7 @@ def command(
         bundle=bundle is not None,
     )
     request = RenderRequest(
-        routine=routine_arg(routine),
+        routine=routine_arg(routine).in_language(language),
         session=session_options(
             engine=engine,
             voice=voice,

@@ -10,6 +10,7 @@ from acuvoice.app import RenderRequest, script
 from acuvoice.cli.options import (
     ClickProgress,
     UserPath,
+    language_option,
     report_omissions,
     routine_arg,
     session_options,
@@ -38,9 +39,11 @@ from acuvoice.files import write_text_atomic
     type=UserPath(),
     help="Write to this file instead of standard output.",
 )
+@language_option
 @timeline_options
 def command(
     routine: str,
+    language: str | None,
     fmt: str,
     output: Path | None,
     engine: str | None,
@@ -64,7 +67,7 @@ def command(
     so the script is exactly the session `render` makes with the same options.
     """
     request = RenderRequest(
-        routine=routine_arg(routine),
+        routine=routine_arg(routine).in_language(language),
         session=session_options(
             engine=engine, voice=voice, rate=rate, target=target, avoid=avoid, cues=cues
         ),

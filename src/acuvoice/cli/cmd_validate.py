@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from acuvoice.app import check_routine
-from acuvoice.cli.options import routine_arg
+from acuvoice.cli.options import language_option, routine_arg
 from acuvoice.errors import Severity, UsageError
 from acuvoice.points.library import builtin_library
 
@@ -13,7 +13,8 @@ from acuvoice.points.library import builtin_library
 @click.command("validate")
 @click.argument("routines", nargs=-1, required=True, metavar="ROUTINE...")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-def command(routines: tuple[str, ...], strict: bool) -> None:
+@language_option
+def command(routines: tuple[str, ...], strict: bool, language: str | None) -> None:
     """Check ROUTINE files and report every problem as file:line:col.
 
     Exit status 0 when every routine is valid, 2 when any has an error (or, with --strict,
@@ -23,7 +24,7 @@ def command(routines: tuple[str, ...], strict: bool) -> None:
     library = builtin_library()
     failed = 0
     for source in routines:
-        problems = check_routine(routine_arg(source), library=library)
+        problems = check_routine(routine_arg(source).in_language(language), library=library)
         errors = [p for p in problems if p.severity is Severity.ERROR or strict]
         for p in problems:
             click.echo(str(p), err=True)

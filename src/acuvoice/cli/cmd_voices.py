@@ -37,9 +37,9 @@ def command(
     """List speech engines, their voices, languages and licenses, and why an engine is unavailable.
 
     `--engine auto` (the default of `render`) picks the highest-ranked available engine with a
-    voice for the routine's language: a neural voice (kokoro, piper) where there is one.
-    `acuvoice voices install kokoro` installs the Kokoro voices (Spanish, French, Italian,
-    Portuguese, ...) once; nothing is downloaded when rendering.
+    voice for the routine's language: a neural voice (hibari for English, kokoro for Spanish,
+    French, Italian, Portuguese, ...) where there is one. `acuvoice voices install kokoro`
+    installs the Kokoro voices once; nothing is downloaded when rendering.
     """
     if ctx.invoked_subcommand is not None:
         return

@@ -50,13 +50,22 @@ class UserPath(click.ParamType):  # type: ignore[type-arg]  # generic in click >
         return user_path(value)
 
 
+def language_option(fn: F) -> F:
+    """``--language TAG``: a built-in routine's translation; must agree with a routine file."""
+    return click.option(
+        "--language",
+        metavar="TAG",
+        help="Language of the session (es, fr, de, en...): picks a built-in routine's translation; a routine file decides its own language with `language:`, and a different --language is an error.",
+    )(fn)
+
+
 def timeline_options(fn: F) -> F:
     """The options that decide a timeline: voice, target, listener profile, cue set, cache."""
     options = [
         click.option(
             "--engine",
             metavar="NAME",
-            help="Speech engine: auto (the best installed voice), piper, pyttsx3, or estimate (no voice: 150 words a minute; `script` only). Overrides the routine's voice.engine.",
+            help="Speech engine: auto (the best installed voice for the language), hibari, piper, pyttsx3, or estimate (no voice: 150 words a minute; `script` only). Overrides the routine's voice.engine.",
         ),
         click.option(
             "--voice",
@@ -66,7 +75,7 @@ def timeline_options(fn: F) -> F:
         click.option(
             "--rate",
             type=click.FloatRange(0.5, 2.0),
-            help="Speaking-rate multiplier, 0.5..2.0 (overrides the routine's voice.rate).",
+            help="Speaking-rate multiplier of the calm default pace (about 135 words a minute), 0.5..2.0 (overrides the routine's voice.rate).",
         ),
         click.option(
             "--target",

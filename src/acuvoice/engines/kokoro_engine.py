@@ -228,7 +228,7 @@ class KokoroEngine:
         with _LOAD_LOCK:
             if key not in _LOADED:
                 try:
-                    import onnxruntime  # type: ignore[import-untyped]
+                    import onnxruntime
                     from kokoro_onnx import Kokoro
 
                     session = onnxruntime.InferenceSession(

@@ -31,17 +31,19 @@ from acuvoice.errors import EngineError, UnknownVoiceError
 #: whole ``acuvoice.engines`` package (numpy, pydantic) first, about 0.4 s per start.
 WORKER = Path(__file__).with_name("_pyttsx3_worker.py")
 
-#: espeak-ng's ``rate`` (its nominal words per minute) at acuvoice rate 1.0. Measured on the
-#: built-in phrase catalog, 140 gives speech within a few percent of the compiler's calm
-#: 150-words-a-minute estimate (espeak's real pace is faster than its nominal rate).
-CALM_WPM = 140
+#: espeak-ng's ``rate`` (its nominal words per minute) at acuvoice rate 1.0. espeak's real
+#: pace is faster than its nominal rate: at 140 the built-in lower-back session was spoken
+#: at 161 words a minute of speech (measured from its timeline); 117 brings it to about 135,
+#: the calm pace of guided sessions (120-150).
+CALM_WPM = 117
 #: The rates espeak-ng accepts.
 MIN_WPM, MAX_WPM = 80, 450
 
 ESPEAK_LICENSE = "GPL-3.0-or-later (espeak-ng)"
 INSTALL_HINT = "sudo apt-get install espeak-ng"
 #: The voice ``resolve_voice(None, language)`` prefers for a bare language.
-PREFERRED_VOICES = {"en": "gmw/en-us"}
+#: The espeak-ng voice for each language, where it has several (the plain, main one).
+PREFERRED_VOICES = {"en": "gmw/en-us", "es": "roa/es", "fr": "roa/fr", "de": "gmw/de"}
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SILENT_PEAK = 0.01  # -40 dBFS: espeak speaks at about -6 dBFS peak

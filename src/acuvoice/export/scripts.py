@@ -15,13 +15,14 @@ import re
 from collections.abc import Callable, Iterator
 from html import escape
 
-from acuvoice.errors import UsageError
+from acuvoice.errors import CompileError, TranslationError, UsageError
 from acuvoice.export.chapters import (
     audacity_labels,
     chapter_spans,
     ffmetadata,
     podcast_chapters_json,
 )
+from acuvoice.phrases import Catalog, load_catalog
 from acuvoice.timeline import Chapter, Event, EventKind, Timeline
 from acuvoice.units import describe_ms, format_ms
 from acuvoice.validation import did_you_mean
@@ -58,9 +59,15 @@ def format_script(timeline: Timeline, name: str) -> str:
     return formatter(timeline)
 
 
-def _count(n: int, noun: str) -> str:
-    """``"1 chapter"``, ``"2 chapters"``, ``"0 chapters"``."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def _catalog(timeline: Timeline) -> Catalog:
+    """The catalog of the timeline's language (English for a timeline in a language that
+    has none, which only a hand-made timeline can be: the compiler refuses such routines)."""
+    try:
+        return load_catalog(timeline.language or "en")
+    except TranslationError:
+        raise
+    except CompileError:
+        return load_catalog("en")
 
 
 def _speech(timeline: Timeline) -> list[Event]:
@@ -70,15 +77,21 @@ def _speech(timeline: Timeline) -> list[Event]:
 @script_format("text")
 def text_script(timeline: Timeline) -> str:
     """A readable timed script: chapters as headings, one line per event worth reading."""
+    c = _catalog(timeline)
     holds = timeline.of_kind(EventKind.HOLD)
     lines = [
         timeline.title,
-        f"{format_ms(timeline.duration_ms)} long, {_count(len(timeline.chapters), 'chapter')}, "
-        f"{_count(len(holds), 'hold')}, {_count(len(_speech(timeline)), 'spoken phrase')}",
+        c.label(
+            "script_summary",
+            length=format_ms(timeline.duration_ms),
+            chapters=c.count("count_chapters", len(timeline.chapters)),
+            holds=c.count("count_holds", len(holds)),
+            phrases=c.count("count_phrases", len(_speech(timeline))),
+        ),
     ]
     if timeline.omitted:
         left_out = ", ".join(f"{o.point} ({', '.join(o.conditions)})" for o in timeline.omitted)
-        lines.append(f"Left out for your profile: {left_out}")
+        lines.append(c.label("script_left_out", points=left_out))
     chapters = list(timeline.chapters)
     breath_step: int | None = None
     for e in timeline.events:
@@ -89,14 +102,18 @@ def text_script(timeline: Timeline) -> str:
         if e.kind is EventKind.SPEECH and e.role != "breath":
             lines.append(f"{at}  {e.text}")
         elif e.kind is EventKind.CUE and e.sound not in ("tick", "inhale", "exhale"):
-            lines.append(f"{at}  [{e.sound} cue]")
+            lines.append(f"{at}  {c.label('script_cue', sound=e.sound)}")
         elif e.kind is EventKind.HOLD:
             name = timeline.points.get(e.point or "", "")
-            lines.append(f"{at}  [hold {e.point} {name}, {e.side}, {describe_ms(e.duration_ms)}]")
-        elif e.kind is EventKind.PAUSE:
-            lines.append(
-                f"{at}  [{'find the point' if e.label == 'find' else 'pause'}, {describe_ms(e.duration_ms)}]"
+            side = c.label("side_names", e.side or "center")
+            point = f"{e.point} {name}".strip()
+            said = c.label(
+                "script_hold", point=point, side=side, duration=describe_ms(e.duration_ms)
             )
+            lines.append(f"{at}  {said}")
+        elif e.kind is EventKind.PAUSE:
+            key = "script_find" if e.label == "find" else "script_pause"
+            lines.append(f"{at}  {c.label(key, duration=describe_ms(e.duration_ms))}")
         elif e.kind is EventKind.BREATH and e.step != breath_step:
             breath_step = e.step
             cycles = max(
@@ -104,8 +121,9 @@ def text_script(timeline: Timeline) -> str:
                 for x in timeline.events
                 if x.kind is EventKind.BREATH and x.step == e.step
             )
-            lines.append(f"{at}  [paced breathing, {_count(cycles, 'cycle')}]")
-    lines += ["", f"{format_ms(timeline.duration_ms, precise=True)}  [end]"]
+            said = c.label("script_breathing", cycles=c.count("count_cycles", cycles))
+            lines.append(f"{at}  {said}")
+    lines += ["", f"{format_ms(timeline.duration_ms, precise=True)}  {c.label('script_end')}"]
     return "\n".join(lines) + "\n"
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from acuvoice.errors import ExportError
 from acuvoice.export.diagram import body_diagram_svg
-from acuvoice.phrases import load_catalog
+from acuvoice.phrases import Catalog, load_catalog
+from acuvoice.points.i18n import localize
 from acuvoice.points.library import PointLibrary
 from acuvoice.points.model import DiagramSpot, Point
 from acuvoice.routine.model import (
@@ -36,20 +37,6 @@ from acuvoice.units import describe_ms, format_ms, round_ms
 #: Browser binaries that can print HTML to PDF, in the order they are tried.
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
-_SIDES = {
-    Side.BOTH: "both sides at once",
-    Side.ALTERNATE: "one side, then the other (left first)",
-    Side.LEFT: "left side only",
-    Side.RIGHT: "right side only",
-    Side.CENTER: "on the midline",
-}
-_TECHNIQUES = {
-    "steady": "hold steady",
-    "circles": "small, slow circles",
-    "kneading": "slow kneading",
-    "tapping": "even tapping",
-}
-_PRESSURES = {"light": "light", "medium": "moderate", "firm": "firm"}
 _URL = re.compile(r"https?://[^\s<>\"']+")
 _QUIET_PAUSE_MS = 5000  # shorter pauses are not worth a line in the outline
 
@@ -127,7 +114,7 @@ def _pressed_points(timeline: Timeline) -> list[_Pressed]:
     return list(found.values())
 
 
-def _holds_summary(holds: Sequence[Event]) -> str:
+def _holds_summary(holds: Sequence[Event], c: Catalog) -> str:
     """How long the point is held in one step: "0:46, both sides at once", "0:31 per side"."""
     sides = [h.side or "center" for h in holds]
     lengths = [_clock(h.duration_ms) for h in holds]
@@ -135,17 +122,17 @@ def _holds_summary(holds: Sequence[Event]) -> str:
         per_side = len(holds) // 2
         if len(set(lengths)) == 1:
             times = f"{per_side} × " if per_side > 1 else ""
-            return f"{times}{lengths[0]} per side"
-        return ", ".join(f"{s} {t}" for s, t in zip(sides, lengths, strict=True))
+            return times + c.label("hold_per_side", time=lengths[0])
+        return ", ".join(
+            f"{c.label('side_names', s)} {t}" for s, t in zip(sides, lengths, strict=True)
+        )
     if len(set(lengths)) == 1:
         times = f"{len(holds)} × " if len(holds) > 1 else ""
-        where = {
-            "both": ", both sides at once",
-            "left": ", left side",
-            "right": ", right side",
-        }.get(sides[0], "")
-        return f"{times}{lengths[0]}{where}"
-    return ", ".join(f"{t} ({s})" for s, t in zip(sides, lengths, strict=True))
+        side = sides[0] if sides[0] in ("both", "left", "right") else "center"
+        return times + c.label("hold_sides", side, time=lengths[0])
+    return ", ".join(
+        f"{t} ({c.label('side_names', s)})" for s, t in zip(sides, lengths, strict=True)
+    )
 
 
 def _lookup(code: str, routine: Routine, library: PointLibrary) -> Point | None:
@@ -171,32 +158,37 @@ def _paired(pressed: _Pressed, routine: Routine) -> bool:
     return bool(sides & {Side.BOTH, Side.ALTERNATE}) or bool(held & {"both", "left", "right"})
 
 
-def _header(timeline: Timeline, routine: Routine, audio_name: str | None, n_points: int) -> str:
+def _header(
+    timeline: Timeline, routine: Routine, audio_name: str | None, n_points: int, c: Catalog
+) -> str:
+    def key(name: str) -> str:
+        return f'<span class="k">{_text(c.label(name))}</span>'
+
     meta = [
-        f'<li><span class="k">Length</span> <span id="length">{format_ms(timeline.duration_ms)}</span></li>',
-        f'<li><span class="k">Chapters</span> {len(timeline.chapters)}</li>',
-        f'<li><span class="k">Points</span> {n_points}</li>',
+        f'<li>{key("length")} <span id="length">{format_ms(timeline.duration_ms)}</span></li>',
+        f"<li>{key('chapters')} {len(timeline.chapters)}</li>",
+        f"<li>{key('points')} {n_points}</li>",
     ]
     if routine.author:
-        meta.append(f'<li><span class="k">Author</span> {_text(routine.author)}</li>')
+        meta.append(f"<li>{key('author')} {_text(routine.author)}</li>")
     if routine.license:
-        meta.append(f'<li><span class="k">License</span> {_text(routine.license)}</li>')
+        meta.append(f"<li>{key('license')} {_text(routine.license)}</li>")
     if audio_name:
-        meta.append(f'<li><span class="k">Audio</span> {_text(audio_name)}</li>')
+        meta.append(f"<li>{key('audio')} {_text(audio_name)}</li>")
     summary = f'<p class="summary">{_text(routine.summary)}</p>' if routine.summary else ""
     return (
         '<header id="top">'
-        '<p class="kicker">Acupressure session · companion sheet</p>'
+        f'<p class="kicker">{_text(c.label("kicker"))}</p>'
         f"<h1>{_text(routine.title or timeline.title)}</h1>"
         f'{summary}<ul class="meta">{"".join(meta)}</ul></header>'
     )
 
 
-def _safety(timeline: Timeline, routine: Routine, library: PointLibrary) -> str:
-    notice = load_catalog(timeline.language or routine.language).say("safety_notice")
+def _safety(timeline: Timeline, routine: Routine, library: PointLibrary, c: Catalog) -> str:
+    notice = c.say("safety_notice")
     parts = [
         '<section id="safety" class="safety" aria-labelledby="safety-title">',
-        '<h2 id="safety-title">Safety first</h2>',
+        f'<h2 id="safety-title">{_text(c.label("safety_title"))}</h2>',
         f'<p class="notice">{_text(notice)}</p>',
     ]
     if routine.cautions:
@@ -205,14 +197,12 @@ def _safety(timeline: Timeline, routine: Routine, library: PointLibrary) -> str:
             cond = library.conditions.get(cid)
             spoken = cond.spoken if cond else cid
             detail = f' <span class="detail">({_text(cond.description)})</span>' if cond else ""
-            items.append(f"<li><strong>Not suitable with {_text(spoken)}</strong>{detail}</li>")
+            strong = _text(c.label("not_suitable", condition=spoken))
+            items.append(f"<li><strong>{strong}</strong>{detail}</li>")
         parts.append(f'<ul id="cautions" class="cautions">{"".join(items)}</ul>')
     if timeline.avoid:
         avoided = ", ".join(_conditions(timeline.avoid, library))
-        parts.append(
-            f'<p class="profile">This sheet follows your profile: points not advised with '
-            f"{_text(avoided)} are left out.</p>"
-        )
+        parts.append(f'<p class="profile">{_text(c.label("profile_note", conditions=avoided))}</p>')
     parts.append("</section>")
     return "".join(parts)
 
@@ -246,7 +236,9 @@ def _step_of(routine: Routine, index: int | None) -> Step | None:
     return routine.steps[index]
 
 
-def _chapter_items(span: _ChapterSpan, timeline: Timeline, routine: Routine) -> list[str]:
+def _chapter_items(
+    span: _ChapterSpan, timeline: Timeline, routine: Routine, c: Catalog
+) -> list[str]:
     """What happens in a chapter, in a few words: points, breathing, rest."""
     out: list[str] = []
     for index in span.steps:
@@ -254,15 +246,17 @@ def _chapter_items(span: _ChapterSpan, timeline: Timeline, routine: Routine) -> 
         step = _step_of(routine, index)
         if index is None:
             if any(e.role == "safety" for e in events):
-                out.append('<li class="gen">Safety notice</li>')
+                out.append(f'<li class="gen">{_text(c.label("item_safety"))}</li>')
             if any(e.role == "notice" for e in events):
-                out.append('<li class="gen">Points left out for your profile</li>')
+                out.append(f'<li class="gen">{_text(c.label("item_left_out"))}</li>')
         elif isinstance(step, BreatheStep):
-            out.append(f'<li class="gen">Paced breathing, {step.cycles} breaths</li>')
+            said = c.label("item_breathing", count=step.cycles)
+            out.append(f'<li class="gen">{_text(said)}</li>')
         elif isinstance(step, PauseStep):
             rest = sum(e.duration_ms for e in events if e.kind is EventKind.PAUSE)
             if rest >= _QUIET_PAUSE_MS:
-                out.append(f'<li class="gen">Quiet rest, {_text(describe_ms(rest))}</li>')
+                said = c.label("item_rest", duration=describe_ms(rest))
+                out.append(f'<li class="gen">{_text(said)}</li>')
         elif isinstance(step, PressStep):
             holds = [e for e in events if e.kind is EventKind.HOLD]
             if holds:
@@ -275,13 +269,15 @@ def _chapter_items(span: _ChapterSpan, timeline: Timeline, routine: Routine) -> 
     return out
 
 
-def _chapters(spans: Sequence[_ChapterSpan], timeline: Timeline, routine: Routine) -> str:
+def _chapters(
+    spans: Sequence[_ChapterSpan], timeline: Timeline, routine: Routine, c: Catalog
+) -> str:
     parts = [
         '<section id="chapters" aria-labelledby="chapters-title">',
-        '<h2 id="chapters-title">Chapters</h2><ol class="chapters">',
+        f'<h2 id="chapters-title">{_text(c.label("chapters"))}</h2><ol class="chapters">',
     ]
     for span in spans:
-        items = _chapter_items(span, timeline, routine)
+        items = _chapter_items(span, timeline, routine, c)
         body = f'<ul class="steps">{"".join(items)}</ul>' if items else ""
         parts.append(
             f'<li class="chapter"><time class="at">{format_ms(span.start_ms)}</time>'
@@ -291,7 +287,7 @@ def _chapters(spans: Sequence[_ChapterSpan], timeline: Timeline, routine: Routin
     return "".join(parts)
 
 
-def _notes(spans: Sequence[_ChapterSpan], routine: Routine) -> str:
+def _notes(spans: Sequence[_ChapterSpan], routine: Routine, c: Catalog) -> str:
     """The routine's own spoken guidance, chapter by chapter (it carries the red flags)."""
     blocks: list[str] = []
     for span in spans:
@@ -310,13 +306,13 @@ def _notes(spans: Sequence[_ChapterSpan], routine: Routine) -> str:
         return ""
     return (
         '<section id="notes" aria-labelledby="notes-title">'
-        '<h2 id="notes-title">What the session tells you</h2>'
+        f'<h2 id="notes-title">{_text(c.label("notes_title"))}</h2>'
         f'<div class="notes">{"".join(blocks)}</div></section>'
     )
 
 
 def _point_card(
-    pressed: _Pressed, timeline: Timeline, routine: Routine, library: PointLibrary
+    pressed: _Pressed, timeline: Timeline, routine: Routine, library: PointLibrary, c: Catalog
 ) -> str:
     point = pressed.point
     code = pressed.code
@@ -324,62 +320,70 @@ def _point_card(
     english = point.english if point and point.english.lower() != name.lower() else ""
     rows: list[tuple[str, str]] = []
     if point and point.location:
-        rows.append(("Where", f'<span class="where">{_text(point.location)}</span>'))
+        rows.append((c.label("where"), f'<span class="where">{_text(point.location)}</span>'))
     how: list[str] = []
     hold_lines: list[str] = []
     tips: list[str] = []
     for index in pressed.steps:
         step = routine.steps[index] if 0 <= index < len(routine.steps) else None
         if isinstance(step, PressStep):
-            technique = _TECHNIQUES.get(step.technique.value, step.technique.value)
-            pressure = _PRESSURES.get(step.pressure.value, step.pressure.value)
-            line = f"{technique.capitalize()} · {pressure} pressure · {_SIDES[step.side]}."
+            technique = c.label("techniques", step.technique.value)
+            line = c.label(
+                "how_line",
+                technique=technique[:1].upper() + technique[1:],
+                pressure=c.label("pressures", step.pressure.value),
+                side=c.label("sides", step.side.value),
+            )
             if line not in how:
                 how.append(line)
             if step.say:
                 tips.append(step.say)
-        hold_lines.append(_holds_summary(pressed.holds[index]))
+        hold_lines.append(_holds_summary(pressed.holds[index], c))
     if point and point.hint:
         how.append(point.hint)
     if how:
-        rows.append(("How", " ".join(_text(h) for h in how)))
+        rows.append((c.label("how"), " ".join(_text(h) for h in how)))
     if tips:
-        rows.append(("Tip", " ".join(_text(t) for t in tips)))
+        rows.append((c.label("tip"), " ".join(_text(t) for t in tips)))
     care: list[str] = []
     if point and point.caution:
         care.append(_text(point.caution))
     if point and point.contraindications:
         avoid = ", ".join(_conditions(point.contraindications, library))
-        care.append(f'<span class="avoid">Avoid with: {_text(avoid)}.</span>')
+        care.append(f'<span class="avoid">{_text(c.label("avoid_with", conditions=avoid))}</span>')
     if care:
-        rows.append(("Take care", " ".join(care)))
+        rows.append((c.label("take_care"), " ".join(care)))
     if point is None or point.diagram is None:
-        rows.append(("Diagram", "Not shown on the diagram."))
-    dl = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
-    holds = "; then ".join(_text(h) for h in hold_lines)
+        rows.append((c.label("diagram"), _text(c.label("not_on_diagram"))))
+    dl = "".join(f"<dt>{_text(k)}</dt><dd>{v}</dd>" for k, v in rows)
+    holds = c.label("hold_then").join(_text(h) for h in hold_lines)
     eng = f' <span class="english">{_text(english)}</span>' if english else ""
     return (
         f'<li class="point" id="point-{_text(code)}">'
         f'<div class="point-head"><span class="code">{_text(code)}</span>'
         f'<span class="name">{_text(name)}</span>{eng}'
-        f'<span class="hold" title="Hold time">{holds}</span></div>'
+        f'<span class="hold" title="{_text(c.label("hold_time"))}">{holds}</span></div>'
         f"<dl>{dl}</dl></li>"
     )
 
 
 def _points(
-    pressed: Sequence[_Pressed], timeline: Timeline, routine: Routine, library: PointLibrary
+    pressed: Sequence[_Pressed],
+    timeline: Timeline,
+    routine: Routine,
+    library: PointLibrary,
+    c: Catalog,
 ) -> str:
     parts = [
         '<section id="points" aria-labelledby="points-title">',
-        '<h2 id="points-title">The points, in session order</h2>',
+        f'<h2 id="points-title">{_text(c.label("points_title"))}</h2>',
     ]
     if pressed:
         parts.append('<ol class="points">')
-        parts += [_point_card(p, timeline, routine, library) for p in pressed]
+        parts += [_point_card(p, timeline, routine, library, c) for p in pressed]
         parts.append("</ol>")
     else:
-        parts.append("<p>This session presses no points.</p>")
+        parts.append(f"<p>{_text(c.label('no_points'))}</p>")
     if timeline.omitted:
         items = []
         seen: set[str] = set()
@@ -392,10 +396,10 @@ def _points(
             why = ", ".join(_conditions(o.conditions, library))
             items.append(
                 f'<li><span class="code muted">{_text(o.point)}</span>{name}: '
-                f"left out for your profile ({_text(why)})</li>"
+                f"{_text(c.label('left_out_item', conditions=why))}</li>"
             )
         parts.append(
-            '<div id="omitted" class="omitted"><h3>Left out for your profile</h3>'
+            f'<div id="omitted" class="omitted"><h3>{_text(c.label("left_out_title"))}</h3>'
             f"<ul>{''.join(items)}</ul></div>"
         )
     parts.append("</section>")
@@ -426,24 +430,23 @@ def session_diagram_svg(timeline: Timeline, routine: Routine, library: PointLibr
     )
 
 
-def _diagram(pressed: Sequence[_Pressed], routine: Routine) -> str:
+def _diagram(pressed: Sequence[_Pressed], routine: Routine, c: Catalog) -> str:
     return (
         '<figure id="diagram" class="diagram">'
         f"{body_diagram_svg(_spots(pressed, routine))}"
-        "<figcaption>Dots mark the points pressed in this session, labelled with their "
-        "codes; a point used on both sides of the body is marked on both sides. The "
-        "figure faces you on the left and turns away from you on the right.</figcaption>"
+        f"<figcaption>{_text(c.label('diagram_caption'))}</figcaption>"
         "</figure>"
     )
 
 
-def _sources(routine: Routine) -> str:
+def _sources(routine: Routine, c: Catalog) -> str:
     if not routine.sources:
         return ""
     items = "".join(f"<li>{_linkify(s)}</li>" for s in routine.sources)
     return (
         '<section id="sources" aria-labelledby="sources-title">'
-        f'<h2 id="sources-title">Sources</h2><ol class="sources">{items}</ol></section>'
+        f'<h2 id="sources-title">{_text(c.label("sources"))}</h2>'
+        f'<ol class="sources">{items}</ol></section>'
     )
 
 
@@ -563,6 +566,9 @@ def render_sheet(
     Returns:
         The HTML document.
     """
+    language = timeline.language or routine.language or "en"
+    c = load_catalog(language)
+    library = localize(library, language)
     pressed = _pressed_points(timeline)
     spans = _chapter_spans(timeline)
     for p in pressed:
@@ -570,25 +576,25 @@ def render_sheet(
     title = _text(routine.title or timeline.title)
     lang = _text(timeline.language or routine.language or "en")
     body = [
-        _header(timeline, routine, audio_name, len(pressed)),
-        _safety(timeline, routine, library),
+        _header(timeline, routine, audio_name, len(pressed), c),
+        _safety(timeline, routine, library, c),
         '<div class="overview">',
-        _diagram(pressed, routine),
-        _chapters(spans, timeline, routine),
+        _diagram(pressed, routine, c),
+        _chapters(spans, timeline, routine, c),
         "</div>",
-        _notes(spans, routine),
-        _points(pressed, timeline, routine, library),
-        _sources(routine),
-        '<footer id="footer"><span><strong>Self-care, not medical advice.</strong> '
-        "See a clinician for pain that lasts, gets worse or worries you.</span>"
-        "<span>Made with acuvoice</span></footer>",
+        _notes(spans, routine, c),
+        _points(pressed, timeline, routine, library, c),
+        _sources(routine, c),
+        f'<footer id="footer"><span><strong>{_text(c.label("footer_notice"))}</strong> '
+        f"{_text(c.label('footer_advice'))}</span>"
+        f"<span>{_text(c.label('made_with'))}</span></footer>",
     ]
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="generator" content="acuvoice">\n'
-        f"<title>{title} · companion sheet</title>\n"
+        f"<title>{title} · {_text(c.label('sheet'))}</title>\n"
         f"<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
         + "\n".join(body)
         + "\n</main>\n</body>\n</html>\n"

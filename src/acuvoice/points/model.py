@@ -34,6 +34,7 @@ class Point:
         location: Spoken, plain-language description of where to find it.
         hint: Spoken technique hint ("" when none).
         caution: Spoken caution ("" when none).
+        spoken: How the narrator introduces it, when a translation says ("" otherwise).
     """
 
     code: str
@@ -52,10 +53,13 @@ class Point:
     diagram: DiagramSpot | None = None
     notes: str = ""
     builtin: bool = True
+    spoken: str = ""
 
     @property
     def spoken_name(self) -> str:
         """The name as the narrator introduces it: "Shenshu, the Sea of Vitality"."""
+        if self.spoken:
+            return self.spoken
         if self.english and self.english.lower() != self.name.lower():
             return f"{self.name}, the {self.english}"
         return self.name

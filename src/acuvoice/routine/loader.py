@@ -76,9 +76,59 @@ MAX_INCLUDE_DEPTH = 16
 MAX_FILES = 200
 
 
-def builtin_routines() -> dict[str, Path]:
-    """Built-in routine names and their files (``common/`` holds include-only parts)."""
-    return {p.stem: p for p in sorted(BUILTIN_DIR.glob("*.yaml"))}
+#: The language of the built-in routines at the top of their folder; translations of them
+#: live in ``routines/<lang>/`` with the same names.
+BUILTIN_LANGUAGE = "en"
+
+
+def builtin_routines(language: str | None = None) -> dict[str, Path]:
+    """Built-in routine names and their files (``common/`` holds include-only parts).
+
+    Args:
+        language: ``None`` or ``en`` for the English ones; another tag (its primary subtag
+            counts) for those in ``routines/<lang>/``.
+    """
+    primary = (language or BUILTIN_LANGUAGE).split("-")[0].lower()
+    folder = BUILTIN_DIR if primary == BUILTIN_LANGUAGE else BUILTIN_DIR / primary
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def builtin_languages(name: str | None = None) -> list[str]:
+    """Languages with built-in routines (``name``: with that routine), English included."""
+    found = [BUILTIN_LANGUAGE] if name is None or name in builtin_routines() else []
+    for folder in sorted(BUILTIN_DIR.iterdir()):
+        if folder.is_dir() and folder.name != "common":
+            routines = builtin_routines(folder.name)
+            if routines and (name is None or name in routines):
+                found.append(folder.name)
+    return sorted(found)
+
+
+def builtin_routine_path(name: str, language: str | None = None) -> Path:
+    """The file of built-in routine ``name`` in ``language`` (English by default).
+
+    Raises:
+        RoutineError: No built-in routine by that name, or none in that language (the
+            message lists the languages the routine is written in).
+    """
+    routines = builtin_routines(language)
+    if name in routines:
+        return routines[name]
+    everywhere = builtin_languages(name)
+    if language is None or not everywhere:
+        resolve_routine_path(name)  # raises with the list and a did-you-mean
+    listing = ", ".join(everywhere)
+    raise RoutineError(
+        [
+            Problem(
+                name,
+                0,
+                0,
+                f"the built-in routine {name!r} is not written in {language!r}; it is in "
+                f"{listing} (`acuvoice routines --language TAG` lists the routines in a language)",
+            )
+        ]
+    )
 
 
 def resolve_routine_path(source: str | os.PathLike[str]) -> tuple[Path, str, str]:

@@ -15,7 +15,7 @@ from acuvoice.app import (
     TagOverrides,
 )
 from acuvoice.errors import UsageError
-from acuvoice.routine.loader import MAX_TEXT_BYTES, builtin_routines
+from acuvoice.routine.loader import MAX_TEXT_BYTES, builtin_languages, builtin_routines
 from acuvoice.routine.model import AMBIENCES, CUE_SETS
 from acuvoice.units import parse_duration_ms
 from acuvoice.validation import did_you_mean
@@ -35,6 +35,11 @@ class RenderBody(BaseModel):
 
     routine: str | None = Field(None, max_length=100, description="a built-in routine's name")
     yaml: str | None = Field(None, max_length=MAX_TEXT_BYTES, description="a routine's YAML")
+    language: str | None = Field(
+        None,
+        max_length=35,
+        description="es, fr, de...: a built-in routine's translation; YAML must agree with it",
+    )
     target: float | str | None = Field(
         None, description="fit to this length: seconds, or text like '10m' or '1m30s'; 0: off"
     )
@@ -93,16 +98,22 @@ def to_request(body: RenderBody, voices: set[str]) -> RenderRequest:
     if (body.routine is None) == (body.yaml is None):
         raise UsageError("give either `routine` (a built-in routine's name) or `yaml`, not both")
     if body.routine is not None:
-        builtins = builtin_routines()
+        builtins = builtin_routines(body.language)
         if body.routine not in builtins:
+            if body.language is not None and body.routine in builtin_routines():
+                raise UsageError(
+                    f"the built-in routine {body.routine!r} is not written in "
+                    f"{body.language!r}; it is in {', '.join(builtin_languages(body.routine))}"
+                )
             raise UsageError(
                 f"no built-in routine is called {body.routine!r}"
                 f"{did_you_mean(body.routine, builtins)}; GET /api/routines lists them"
             )
-        ref = RoutineRef.named(body.routine)
+        ref = RoutineRef.named(body.routine, language=body.language)
     else:
         assert body.yaml is not None
         ref = RoutineRef.yaml(body.yaml, shown="routine.yaml", builtin_includes=True)
+        ref = ref.in_language(body.language)
     if body.voice is not None and body.voice not in voices:
         raise UsageError(
             f"no installed voice is called {body.voice!r}{did_you_mean(body.voice, voices)}; "
