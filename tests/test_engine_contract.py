@@ -51,7 +51,7 @@ LONG = (
 #: Engines whose output is identical for identical input. piper samples noise in its model,
 #: and espeak-ng (behind pyttsx3) varies a few samples from call to call (measured: four
 #: calls, four lengths, for both).
-DETERMINISTIC = ("fake", "hibari")
+DETERMINISTIC = ("fake", "hibari", "kokoro")
 #: The engines that speak; the fake one makes noise the length of the words.
 REAL = [name for name in engine_names() if name != "fake"]
 

