@@ -498,7 +498,7 @@ def test_the_fingerprint_names_the_version_model_voice_and_speed(kokoro: KokoroE
     assert found is not None
     voice_sha = sha(found.voices["ef_dora"].read_bytes())[:12]
     assert fingerprint.startswith(
-        f"kokoro-onnx-{version}/onnx-6e742170d309016e/voice-ef_dora-{voice_sha}/speed-0.66x-in-0.5-2/"
+        f"kokoro-onnx-{version}/onnx-6e742170d309016e/voice-ef_dora-{voice_sha}/speed-0.77x-in-0.5-2/"
     )
     assert KokoroEngine().fingerprint(dora) == fingerprint
     assert kokoro.fingerprint(kokoro.resolve_voice(None, "fr")) != fingerprint

@@ -81,3 +81,44 @@ def test_every_voice_is_calm_by_default_and_rate_is_relative_to_it(
         timeline("calm-and-sleep", tmp_path / "cache", "--engine", engine, "--rate", "1.2")
     )
     assert brisk / calm == pytest.approx(1.2, rel=0.08)
+
+
+def _speech_texts(routine: str, language: str) -> list[str]:
+    """The sentences the built-in ``routine`` speaks in ``language``, in order, once each."""
+    found = timeline(routine, Path("/nonexistent"), "--engine", "estimate", "--language", language)
+    return list(dict.fromkeys(e["text"] for e in found["events"] if e["kind"] == "speech"))
+
+
+#: Sentences per session measured with Kokoro (about 2x real time here): the first ones
+#: cover the welcome, the safety notice, a point's location, technique and press steps.
+KOKORO_SAMPLE = 30
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", ["es", "fr", "de"])
+def test_sessions_in_each_language_are_calm_with_the_voice_auto_picks(language: str) -> None:
+    """The built-in calm-and-sleep session, in each language, through the voice `auto` picks
+    there (Kokoro for Spanish and French where installed, espeak-ng for German): each sentence
+    measured as the timeline measures it (the trimmed clip). Kokoro, slow on two cores, is
+    measured on the first sentences; espeak-ng on all of them.
+
+    Measured here: Kokoro ef_dora 115.7 and ff_siwis 114.3 words a minute at the English
+    speed, about 135 with their own; espeak-ng roa/es 128.4, roa/fr 140.6, gmw/de 129.4.
+    """
+    from acuvoice.engines.registry import pick_voice
+    from acuvoice.speech import Speech
+
+    engine, voice = pick_voice("auto", None, language)
+    if language in ("es", "fr"):
+        status = get_engine("kokoro").availability()
+        require(status.ok, "the kokoro speech engine", status.hint or status.reason)
+        assert engine.name == "kokoro"
+    else:
+        assert engine.name == "pyttsx3"
+    texts = _speech_texts("calm-and-sleep", language)
+    if engine.name == "kokoro":
+        texts = texts[:KOKORO_SAMPLE]
+    speech = Speech(engine, voice, 1.0)
+    words = sum(len(_WORD.findall(t)) for t in texts)
+    minutes = sum(speech.measure(t) for t in texts) / 60_000
+    assert CALM[0] <= words / minutes <= CALM[1], f"{language}: {words / minutes:.1f} wpm"

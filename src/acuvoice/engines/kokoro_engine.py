@@ -28,6 +28,18 @@ SAMPLE_RATE = 24_000
 #: (70 words), ef_dora 205 wpm over 3 Spanish ones (45 words), ff_siwis 185 wpm over 2
 #: French ones (25 words). At 0.66 the same sentences came out at 136, 131 and 116 wpm.
 CALM_SPEED = 0.66
+#: Per language (the voice id's first letter), where whole sessions measured outside the
+#: calm range at CALM_SPEED: the built-in calm-and-sleep session in Spanish (ef_dora) came
+#: out at 115.7 words a minute of speech and in French (ff_siwis) at 114.3 (from their
+#: timelines); 0.77 and 0.78 bring them to about 135.
+CALM_SPEEDS = {"e": 0.77, "f": 0.78}
+
+
+def calm_speed(voice: VoiceInfo) -> float:
+    """Kokoro's ``speed`` for ``voice`` at acuvoice rate 1.0."""
+    return CALM_SPEEDS.get(voice.id[:1], CALM_SPEED)
+
+
 #: kokoro-onnx's speed range. Below 0.5 the model drawls: measured with the recognizer
 #: (Whisper tiny.en) on three English sentences, 0.33 was heard as 0.91, 0.93 and 0.45 of
 #: their words, 0.4 as 0.96, 1.0, 0.82, and 0.5 as 0.96, 1.0, 1.0. So rates below
@@ -219,7 +231,7 @@ class KokoroEngine:
         return (
             f"kokoro-onnx-{_kokoro_version()}/onnx-{kokoro_install.MODEL_SHA256[:16]}"
             f"/voice-{voice.id}-{kokoro_install.VOICE_SHA256[voice.id][:12]}"
-            f"/speed-{CALM_SPEED:g}x-in-{MIN_SPEED:g}-{MAX_SPEED:g}/lexicon-{lexicon_id(voice.language)}"
+            f"/speed-{calm_speed(voice):g}x-in-{MIN_SPEED:g}-{MAX_SPEED:g}/lexicon-{lexicon_id(voice.language)}"
         )
 
     def _load(self) -> Any:
@@ -257,7 +269,7 @@ class KokoroEngine:
             return _STYLES[str(path)]
 
     def synthesize(self, text: str, voice: VoiceInfo, rate: float) -> Clip:
-        """Speak ``text``: mono float32 at 24 000 Hz, at Kokoro speed ``CALM_SPEED * rate``.
+        """Speak ``text``: mono float32 at 24 000 Hz, at Kokoro speed ``calm_speed(voice) * rate``.
 
         Raises:
             EngineError: Kokoro is unavailable, the model cannot be loaded, or it produced
@@ -270,7 +282,7 @@ class KokoroEngine:
             return Clip(np.zeros((1, 0), dtype=np.float32), SAMPLE_RATE)
         model = self._load()
         style = self._style(path)
-        speed = min(MAX_SPEED, max(MIN_SPEED, CALM_SPEED * rate))
+        speed = min(MAX_SPEED, max(MIN_SPEED, calm_speed(voice) * rate))
         preview = text if len(text) <= 60 else text[:57] + "..."
         try:
             audio, sample_rate = model.create(
