@@ -17,11 +17,11 @@ import soundfile as sf
 from acuvoice.cache import SynthesisCache
 from acuvoice.engines.registry import engine_names, get_engine
 from acuvoice.render import SessionOptions, prepare_session, render_session
-from acuvoice.timeline import EventKind, timing_violations
+from acuvoice.timeline import timing_violations
 from acuvoice.units import ms_to_samples
 from tests.support import require
 from tests.test_languages import _check_not_english
-from tests.test_render import ffmpeg_true_peak, first_sound, rms_db
+from tests.test_render import ffmpeg_true_peak, sounds_as_the_timeline_says
 
 ROUTINES = {
     "es": ("Prueba de sesión", "Siéntate con la espalda recta. Deja las manos en reposo."),
@@ -82,20 +82,7 @@ def test_a_session_in_each_language_through_each_real_engine(
 
     audio, rate = sf.read(str(out), dtype="float32", always_2d=True)
     assert audio.shape[0] == ms_to_samples(timeline.duration_ms, rate)
-    mono = np.abs(audio).max(axis=1)
-    holds = timeline.of_kind(EventKind.HOLD)
-    assert len(holds) == 3
-    for hold in holds:
-        for at_ms in (hold.start_ms, hold.end_ms):
-            assert abs(first_sound(mono, rate, at_ms) - at_ms) <= 20, (hold, at_ms)
-    busy = np.zeros(audio.shape[0], dtype=bool)
-    for e in timeline.events:
-        if e.kind in (EventKind.SPEECH, EventKind.CUE):
-            busy[ms_to_samples(e.start_ms, rate) : ms_to_samples(e.end_ms, rate)] = True
-    assert float(np.abs(audio[~busy]).max()) < 1e-4
-    for e in timeline.of_kind(EventKind.SPEECH):
-        s, t = ms_to_samples(e.start_ms, rate), ms_to_samples(e.end_ms, rate)
-        assert rms_db(audio[s + (t - s) // 4 : t - (t - s) // 4]) > -40, e
+    sounds_as_the_timeline_says(audio, rate, timeline, holds=3)
 
     lufs = pyloudnorm.Meter(rate).integrated_loudness(audio.astype(np.float64))
     assert abs(lufs - (-16.0)) <= 1.0

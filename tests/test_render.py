@@ -15,7 +15,7 @@ from acuvoice.cli import INTERRUPTED, main
 from acuvoice.errors import ExportError, UnknownEngineError
 from acuvoice.export.tags import Tags
 from acuvoice.render import OutputOptions, SessionOptions, prepare_session, render_session
-from acuvoice.timeline import EventKind, timing_violations
+from acuvoice.timeline import EventKind, Timeline, timing_violations
 from acuvoice.units import ms_to_samples
 from tests.support import interrupt_render, require, require_program
 
@@ -86,12 +86,18 @@ def test_rendered_wav_matches_the_timeline(
     assert rate == 44_100 and audio.shape[1] == 2
     # Length: exact to the sample (the contract allows 50 ms).
     assert audio.shape[0] == ms_to_samples(timeline.duration_ms, rate)
-    mono = np.abs(audio).max(axis=1)
+    sounds_as_the_timeline_says(audio, rate, timeline, holds=3)
 
+
+def sounds_as_the_timeline_says(
+    audio: np.ndarray, rate: int, timeline: Timeline, *, holds: int
+) -> None:
+    """Cues where the timeline puts them, speech in every speech event, silence elsewhere."""
+    mono = np.abs(audio).max(axis=1)
     # Every hold's press and release cue starts where the timeline says (within 20 ms).
-    holds = timeline.of_kind(EventKind.HOLD)
-    assert len(holds) == 3
-    for hold in holds:
+    found = timeline.of_kind(EventKind.HOLD)
+    assert len(found) == holds
+    for hold in found:
         for at_ms in (hold.start_ms, hold.end_ms):
             onset = first_sound(mono, rate, at_ms)
             assert abs(onset - at_ms) <= 20, (hold, at_ms, onset)

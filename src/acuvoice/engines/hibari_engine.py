@@ -9,9 +9,6 @@ other voices from the internet on first use, which acuvoice never does at render
 
 from __future__ import annotations
 
-import functools
-import importlib.metadata
-import importlib.util
 import math
 import threading
 from pathlib import Path
@@ -22,6 +19,8 @@ import numpy as np
 from acuvoice.audio.buffer import Clip
 from acuvoice.engines.base import Availability, VoiceInfo
 from acuvoice.engines.lexicon import lexicon_id, respell
+from acuvoice.engines.support import find_spec as _find_spec
+from acuvoice.engines.support import package_version, speaking
 from acuvoice.errors import EngineError, UnknownVoiceError
 from acuvoice.files import file_sha256
 from acuvoice.validation import did_you_mean
@@ -155,12 +154,10 @@ class HibariEngine:
         self._require()
         voices = self._by_id()
         if voice is None:
-            want = language.replace("_", "-").casefold()
             infos = list(voices.values())
-            exact = [v for v in infos if v.language.casefold() == want]
-            same = [v for v in infos if v.language.split("-")[0].casefold() == want.split("-")[0]]
-            if exact or same:
-                return (exact or same)[0]
+            found = speaking(infos, language)
+            if found:
+                return found[0]
             raise EngineError(
                 f"hibari speaks only English ({', '.join(v.language for v in infos)}), not "
                 f"{language!r}; use the kokoro or pyttsx3 engine for it"
@@ -269,16 +266,5 @@ class HibariEngine:
         return Clip(samples.reshape(1, -1), SAMPLE_RATE)
 
 
-@functools.lru_cache(maxsize=1)
 def _hibari_version() -> str:
-    try:
-        return importlib.metadata.version("hibari-tts")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def _find_spec(name: str) -> object | None:
-    try:
-        return importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return None
+    return package_version("hibari-tts")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import importlib.metadata
-import importlib.util
 import math
 import threading
 from pathlib import Path
@@ -16,6 +13,9 @@ from acuvoice.audio.buffer import Clip, as_samples
 from acuvoice.engines import kokoro_install
 from acuvoice.engines.base import Availability, VoiceInfo
 from acuvoice.engines.lexicon import lexicon_id, respell
+from acuvoice.engines.support import file_key as _file_key
+from acuvoice.engines.support import find_spec as _find_spec
+from acuvoice.engines.support import package_version, speaking
 from acuvoice.errors import EngineError, UnknownVoiceError
 from acuvoice.validation import did_you_mean
 
@@ -190,13 +190,12 @@ class KokoroEngine:
             want = language.replace("_", "-").casefold()
             primary = want.split("-")[0]
             infos = [voice_info(v) for v in ids]
-            exact = [v for v in infos if v.language.casefold() == want]
-            same = [v for v in infos if v.language.split("-")[0].casefold() == primary]
+            found = speaking(infos, language)
             for default in (DEFAULT_VOICES.get(want), DEFAULT_VOICES.get(primary)):
-                if default in files.voices and (not exact or voice_info(default) in exact):
+                if default in files.voices and voice_info(default) in found:
                     return voice_info(default)
-            if exact or same:
-                return (exact or same)[0]
+            if found:
+                return found[0]
             spoken = sorted({v.language for v in infos})
             raise EngineError(
                 f"no installed kokoro voice speaks {language!r} (Kokoro speaks "
@@ -308,21 +307,5 @@ class KokoroEngine:
         return Clip(as_samples(samples), int(sample_rate))
 
 
-def _file_key(path: Path) -> tuple[str, int, int]:
-    stat = path.stat()
-    return (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-
-
-@functools.lru_cache(maxsize=1)
 def _kokoro_version() -> str:
-    try:
-        return importlib.metadata.version("kokoro-onnx")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def _find_spec(name: str) -> object | None:
-    try:
-        return importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return None
+    return package_version("kokoro-onnx")

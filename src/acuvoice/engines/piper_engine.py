@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib
 import importlib.metadata
@@ -21,6 +20,9 @@ import numpy as np
 from acuvoice.audio.buffer import Clip, as_samples
 from acuvoice.engines.base import Availability, VoiceInfo
 from acuvoice.engines.lexicon import lexicon_id, respell
+from acuvoice.engines.support import file_key as _file_key
+from acuvoice.engines.support import find_spec as _find_spec
+from acuvoice.engines.support import package_version, speaking
 from acuvoice.errors import EngineError, UnknownVoiceError
 from acuvoice.files import file_sha256
 from acuvoice.validation import did_you_mean
@@ -60,11 +62,6 @@ class VoiceFiles:
     config: Path
     card: Path | None = None
     package: str = ""
-
-
-def _file_key(path: Path) -> tuple[str, int, int]:
-    stat = path.stat()
-    return (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
 
 
 def model_sha256(path: Path) -> str:
@@ -301,12 +298,10 @@ class PiperEngine:
         self._require()
         bundled = self._voices_by_id()
         if voice is None:
-            want = language.replace("_", "-").casefold()
             infos = [info for info, _ in bundled.values()]
-            exact = [v for v in infos if v.language.casefold() == want]
-            same = [v for v in infos if v.language.split("-")[0].casefold() == want.split("-")[0]]
-            if exact or same:
-                return (exact or same)[0]
+            found = speaking(infos, language)
+            if found:
+                return found[0]
             raise EngineError(
                 f"no installed piper voice speaks {language!r} (installed: "
                 f"{', '.join(f'{v.id} ({v.language})' for v in infos)}); give the path of a "
@@ -422,16 +417,5 @@ def _looks_like_path(voice: str) -> bool:
     return voice.endswith((".onnx", ".onnx.json")) or "/" in voice or os.sep in voice
 
 
-@functools.lru_cache(maxsize=1)
 def _piper_version() -> str:
-    try:
-        return importlib.metadata.version("piper-tts")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def _find_spec(name: str) -> object | None:
-    try:
-        return importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return None
+    return package_version("piper-tts")
