@@ -218,7 +218,7 @@ def test_points_list_show_and_filter(capsys: pytest.CaptureFixture[str]) -> None
     assert code == 0 and "BL23" not in out
     code, out, _ = run(capsys, "points", "--conditions")
     assert "pregnancy" in out
-    code, _, err = run(capsys, "points", "BL2")
+    code, _, err = run(capsys, "points", "BL22")
     assert code == 2 and "did you mean" in err
 
 

@@ -189,7 +189,7 @@ def test_all_problems_in_a_file_are_reported_together(write_routine: WriteRoutin
     shown = str(path)
     assert problems(exc) == [
         f"{shown}:3:1: unknown key 'tittle'; did you mean 'title'?",
-        f"{shown}:5:12: unknown point 'BL233'; did you mean BL23 or BL52 or BL25? "
+        f"{shown}:5:12: unknown point 'BL233'; did you mean BL23 or BL2 or BL52? "
         "(`acuvoice points` lists the library; define your own under `points:`)",
         f"{shown}:6:11: hold: '90x' is not a duration; use a number of seconds (90, 2.5) or units like "
         '"45s", "1m30s", "1.5m", "750ms", "1h5m"',
@@ -339,14 +339,14 @@ def test_includes_expand_in_place_with_their_own_positions(write_routine: WriteR
 
 def test_errors_in_included_files_name_that_file(write_routine: WriteRoutine) -> None:
     write_routine("acuvoice: 1\nsteps:\n  - press: NOPE1\n", "part.yaml")
-    main = write_routine("acuvoice: 1\ntitle: x\nsteps:\n  - include: part.yaml\n  - press: BL2\n")
+    main = write_routine("acuvoice: 1\ntitle: x\nsteps:\n  - include: part.yaml\n  - press: BL22\n")
     with pytest.raises(RoutineError) as exc:
         load_routine(main)
     messages = problems(exc)
     assert any(
         m.startswith(f"{main.parent / 'part.yaml'}:3:12: unknown point 'NOPE1'") for m in messages
     ), messages
-    assert any(m.startswith(f"{main}:5:12: unknown point 'BL2'") for m in messages), messages
+    assert any(m.startswith(f"{main}:5:12: unknown point 'BL22'") for m in messages), messages
 
 
 def test_include_cycles_are_errors(write_routine: WriteRoutine) -> None:

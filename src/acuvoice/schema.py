@@ -178,6 +178,12 @@ class PointIn(_Strict):
     caution: str = Field("", max_length=500, description="spoken caution")
     diagram: DiagramIn | None = None
     notes: str = Field("", max_length=1000)
+    used_for: tuple[Annotated[str, Field(min_length=1, max_length=60)], ...] = Field(
+        (), description="topic ids this point is used for (back, neck, sleep, ...)"
+    )
+    sources: tuple[Annotated[str, Field(min_length=1, max_length=200)], ...] = Field(
+        (), description="short source ids or citations for its location and caution"
+    )
 
     @field_validator("code")
     @classmethod
@@ -337,12 +343,18 @@ class ConditionIn(_Strict):
     description: str = Field("", max_length=1000)
 
 
+class TopicIn(_Strict):
+    id: str = Field(min_length=1, max_length=60, pattern=r"^[a-z][a-z0-9-]*$")
+    description: str = Field("", max_length=1000)
+
+
 class PointLibraryIn(_Strict):
     """The built-in point library file."""
 
     version: Literal[1]
     language: str = "en"
     conditions: tuple[ConditionIn, ...]
+    topics: tuple[TopicIn, ...] = ()
     points: tuple[PointIn, ...] = Field(min_length=1)
 
 

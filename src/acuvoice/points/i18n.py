@@ -238,4 +238,4 @@ def localize(library: PointLibrary, language: str) -> PointLibrary:
             )
         )
     conditions = [translation.conditions.get(c.id, c) for c in library.conditions.values()]
-    return PointLibrary.build(points, conditions)
+    return PointLibrary.build(points, conditions, library.topics.values())

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from acuvoice.errors import Problem, RoutineError
-from acuvoice.points.model import Condition, DiagramSpot, Point
+from acuvoice.points.model import Condition, DiagramSpot, Point, Topic
 from acuvoice.schema import PointIn, PointLibraryIn
 from acuvoice.validation import problems_from_validation
 from acuvoice.yamlpos import YamlProblems, parse_yaml
@@ -47,6 +47,8 @@ def point_from_input(item: PointIn, *, builtin: bool) -> Point:
         else None,
         notes=item.notes,
         builtin=builtin,
+        used_for=tuple(item.used_for),
+        sources=tuple(item.sources),
     )
 
 
@@ -57,14 +59,21 @@ class PointLibrary:
     Attributes:
         points: Every point, in library order.
         conditions: Known contraindication ids and how to say them.
+        topics: Known topic ids (what points are used for), in library order.
     """
 
     points: tuple[Point, ...]
     conditions: Mapping[str, Condition]
+    topics: Mapping[str, Topic] = field(default_factory=dict)
     _index: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def build(cls, points: Iterable[Point], conditions: Iterable[Condition]) -> PointLibrary:
+    def build(
+        cls,
+        points: Iterable[Point],
+        conditions: Iterable[Condition],
+        topics: Iterable[Topic] = (),
+    ) -> PointLibrary:
         """Make a library, indexing codes and aliases (codes win over aliases)."""
         pts = tuple(points)
         index: dict[str, str] = {}
@@ -73,7 +82,7 @@ class PointLibrary:
                 index.setdefault(fold(alias), p.code)
         for p in pts:
             index[fold(p.code)] = p.code
-        return cls(pts, {c.id: c for c in conditions}, index)
+        return cls(pts, {c.id: c for c in conditions}, {t.id: t for t in topics}, index)
 
     def __iter__(self) -> Iterator[Point]:
         return iter(self.points)
@@ -111,7 +120,9 @@ class PointLibrary:
 
     def with_points(self, extra: Iterable[Point]) -> PointLibrary:
         """A library with ``extra`` points added (a routine's custom points)."""
-        return PointLibrary.build((*self.points, *extra), self.conditions.values())
+        return PointLibrary.build(
+            (*self.points, *extra), self.conditions.values(), self.topics.values()
+        )
 
 
 LIBRARY_FILE = "points/data/points.yaml"
@@ -134,6 +145,7 @@ def load_library(path: Path, shown: str | None = None) -> PointLibrary:
         raise RoutineError(problems_from_validation(exc, doc, shown, PointLibraryIn)) from None
     problems: list[Problem] = []
     known = {c.id for c in parsed.conditions}
+    topic_ids = {t.id for t in parsed.topics}
     seen: set[str] = set()
     for i, item in enumerate(parsed.points):
         mark = doc.mark(("points", i, "code"))
@@ -146,11 +158,16 @@ def load_library(path: Path, shown: str | None = None) -> PointLibrary:
             if cond not in known:
                 m = doc.mark(("points", i, "contraindications", j))
                 problems.append(Problem(shown, m.line, m.column, f"unknown condition {cond!r}"))
+        for j, topic in enumerate(item.used_for):
+            if topic not in topic_ids:
+                m = doc.mark(("points", i, "used_for", j))
+                problems.append(Problem(shown, m.line, m.column, f"unknown topic {topic!r}"))
     if problems:
         raise RoutineError(problems)
     conditions = [Condition(c.id, c.spoken, c.description) for c in parsed.conditions]
+    topics = [Topic(t.id, t.description) for t in parsed.topics]
     return PointLibrary.build(
-        (point_from_input(p, builtin=True) for p in parsed.points), conditions
+        (point_from_input(p, builtin=True) for p in parsed.points), conditions, topics
     )
 
 

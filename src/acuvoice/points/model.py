@@ -15,6 +15,14 @@ class Condition:
 
 
 @dataclass(frozen=True, slots=True)
+class Topic:
+    """What a point is used for (``acuvoice points --for sleep``)."""
+
+    id: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
 class DiagramSpot:
     """Where a point sits on a simple standing figure, normalized to 0..1."""
 
@@ -35,6 +43,8 @@ class Point:
         hint: Spoken technique hint ("" when none).
         caution: Spoken caution ("" when none).
         spoken: How the narrator introduces it, when a translation says ("" otherwise).
+        used_for: Topic ids the sources use this point for (``back``, ``sleep``, ...).
+        sources: Short citations for its location and caution (``WHO 2008``, ...).
     """
 
     code: str
@@ -54,6 +64,8 @@ class Point:
     notes: str = ""
     builtin: bool = True
     spoken: str = ""
+    used_for: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
 
     @property
     def spoken_name(self) -> str:
