@@ -396,4 +396,38 @@ def body_diagram_svg(points: Sequence[tuple[str, DiagramSpot, bool]]) -> str:
     return "\n".join(parts)
 
 
-__all__ = ["MARKER_COLOR", "body_diagram_svg"]
+def _inside(shape: _Shape, x: float, y: float, slack: float) -> bool:
+    """Whether the figure point ``(x, y)``, in SVG units, lies in ``shape`` (give or take ``slack``)."""
+    if isinstance(shape, _Ellipse):
+        cx, cy = shape.c[0] * _FIG_W, shape.c[1] * _FIG_H
+        rx, ry = shape.rx * _FIG_W + slack, shape.ry * _FIG_H + slack
+        return ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1.0
+    if isinstance(shape, _Limb):
+        ax, ay = shape.a[0] * _FIG_W, shape.a[1] * _FIG_H
+        bx, by = shape.b[0] * _FIG_W, shape.b[1] * _FIG_H
+        dx, dy = bx - ax, by - ay
+        t = max(0.0, min(1.0, ((x - ax) * dx + (y - ay) * dy) / (dx * dx + dy * dy)))
+        r = (shape.ra + t * (shape.rb - shape.ra)) * _FIG_W + slack
+        return math.hypot(x - (ax + t * dx), y - (ay + t * dy)) <= r
+    poly = [(px * _FIG_W, py * _FIG_H) for px, py in shape.points]
+    inside = False
+    for (x1, y1), (x2, y2) in itertools.pairwise([*poly, poly[0]]):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    if inside or slack <= 0:
+        return inside
+    return any(math.hypot(x - px, y - py) <= slack for px, py in poly)
+
+
+def on_figure(spot: DiagramSpot, slack: float = 2.0) -> bool:
+    """Whether a diagram spot lands on the drawn body (within ``slack`` SVG units of it).
+
+    A spot with a view other than front or back is never on the figure.
+    """
+    if spot.view not in _VIEWS:
+        return False
+    x, y = spot.x * _FIG_W, spot.y * _FIG_H
+    return any(_inside(shape, x, y, slack) for shape in _shapes(spot.view))
+
+
+__all__ = ["MARKER_COLOR", "body_diagram_svg", "on_figure"]
