@@ -311,7 +311,11 @@ class _Loader:
         steps = f.doc.data.get("steps")
         if isinstance(steps, list):
             for i, raw in enumerate(steps):
-                if isinstance(raw, dict) and isinstance(raw.get("include"), str) and len(raw) == 1:
+                if (
+                    isinstance(raw, dict)
+                    and isinstance(raw.get("include"), str)
+                    and set(raw) <= {"include", *GATE_KEYS}
+                ):
                     here = (*chain, resolved) if resolved is not None else chain
                     f.includes[i] = self.read_include(f, i, raw["include"], here)
         return f
