@@ -648,7 +648,7 @@ def _fit(
         return {e.index: e.written for e in parts}
     plan = _plan(blocks, measured, options)
     if not plan.shortest_ms <= target <= plan.longest_ms:
-        raise CompileError(_range_message(target, plan))
+        raise CompileError(_range_message(target, plan, options.pacing.hold_max_ms))
     smooth, breaths, base = plan.smooth, plan.breaths, plan.base_ms
 
     def total_at(factor: float, cycles: Mapping[int, int] | None = None) -> float:
@@ -733,14 +733,15 @@ def _bisect(reached: Callable[[float], bool], lo: float, hi: float) -> tuple[flo
     return lo, hi
 
 
-def _range_message(target: int, plan: _Plan) -> str:
+def _range_message(target: int, plan: _Plan, hold_max_ms: int = 300_000) -> str:
     if target < plan.fixed_ms:
         why = f"the narration alone lasts {describe_ms(plan.fixed_ms)}"
     elif target > MAX_SESSION_MS:
         why = "a session lasts at most 6 hours"
     else:
         why = (
-            "holds stay between 10 s and 5 min and other parts within 1/4 and 4 times their length"
+            f"holds stay between 10 s and {describe_ms(hold_max_ms)} and other parts within "
+            "1/4 and 4 times their length"
         )
         if plan.frozen:
             why += (
