@@ -10,6 +10,7 @@ targets can be met. The blocks are then laid out in time as events.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -33,6 +34,7 @@ from acuvoice.routine.model import (
     SayStep,
     Side,
     Step,
+    admitted,
 )
 from acuvoice.timeline import Chapter, Event, EventKind, Omission, Timeline, sort_events
 from acuvoice.units import MAX_SESSION_MS, describe_ms, format_ms, round_ms
@@ -192,10 +194,19 @@ def compile_timeline(
             condition is unknown, or the target length is outside :func:`target_range`.
         TranslationError: The language's phrase catalog or point translation lacks a key.
     """
-    options = options or CompileOptions()
+    options = _with_max_hold(options or CompileOptions(), routine)
     library, catalog, avoid, omitted, blocks = _prepare(routine, library, options)
     measured = _Measured(measure)
     target = options.target_ms if options.target_ms is not None else routine.target_ms
+    shortened_from: int | None = None
+    if target and routine.max_hold_ms is not None:
+        dose = _dose_ms(blocks, measured, options)
+        if target > dose:
+            # The target needs longer holds than the routine allows: the session is made
+            # shorter, and says so.
+            blocks = _Builder(routine, library, catalog, options, omitted, shortened=True).build()
+            shortened_from = target
+            target = min(target, _dose_ms(blocks, measured, options))
     sizes = _fit(blocks, measured, options, target or None)
     events, chapters, end_ms = _layout(blocks, sizes, measured, catalog, options)
     used = {b.point for b in blocks if isinstance(b, _Hold)} | {o.point for o in omitted}
@@ -210,7 +221,36 @@ def compile_timeline(
         avoid=avoid,
         target_ms=target or None,
         voice=options.voice,
+        max_hold_ms=routine.max_hold_ms,
+        shortened_from_ms=shortened_from,
     )
+
+
+def _with_max_hold(options: CompileOptions, routine: Routine) -> CompileOptions:
+    """Options whose fitting bounds keep holds at most the routine's ``max_hold``."""
+    if routine.max_hold_ms is None:
+        return options
+    pacing = dataclasses.replace(options.pacing, hold_max_ms=routine.max_hold_ms)
+    return dataclasses.replace(options, pacing=pacing)
+
+
+def _dose_ms(blocks: list[_Block], measured: _Measured, options: CompileOptions) -> int:
+    """The longest session whose holds stay within ``pacing.hold_max_ms`` (the routine's
+    ``max_hold``) and whose other elastic parts grow no more than the holds do.
+
+    That is the length at the smallest common factor at which every hold has reached the
+    maximum (or, for a hold written longer, its written length); the other parts stretch by
+    that factor within their own bounds. Fitting to a longer target would only pad the
+    session with longer find times, pauses and breathing, so it is shortened instead.
+    """
+    plan = _plan(blocks, measured, options)
+    holds = [b.ms for b in blocks if isinstance(b, _Hold)]
+    cap = options.pacing.hold_max_ms
+    factor = max([1.0, *(cap / ms for ms in holds if ms < cap)])
+    factor = min(factor, options.pacing.max_factor)
+    total = plan.base_ms + sum(e.at(factor) for e in plan.smooth)
+    total += sum(e.at(factor) * e.unit_ms for e in plan.breaths)
+    return max(plan.shortest_ms, min(plan.longest_ms, math.floor(total)))
 
 
 def check_profile(
@@ -277,9 +317,12 @@ def target_range(
         CompileError: As :func:`compile_timeline` does for the profile, or the session would
             last more than 6 hours even at its shortest.
     """
-    options = options or CompileOptions()
+    options = _with_max_hold(options or CompileOptions(), routine)
     _, _, _, _, blocks = _prepare(routine, library, options)
-    plan = _plan(blocks, _Measured(measure), options)
+    measured = _Measured(measure)
+    plan = _plan(blocks, measured, options)
+    if routine.max_hold_ms is not None:
+        return plan.shortest_ms, _dose_ms(blocks, measured, options)
     return plan.shortest_ms, plan.longest_ms
 
 
@@ -309,7 +352,7 @@ def _check_avoid(
 def _omissions(routine: Routine, library: PointLibrary, avoid: tuple[str, ...]) -> list[Omission]:
     out: list[Omission] = []
     for i, step in enumerate(routine.steps):
-        if isinstance(step, PressStep):
+        if isinstance(step, PressStep) and admitted(step.gates, avoid):
             hits = tuple(c for c in library.get(step.point).contraindications if c in avoid)
             if hits:
                 out.append(Omission(step.point, i, hits))
@@ -327,8 +370,12 @@ class _Builder:
         catalog: Catalog,
         options: CompileOptions,
         omitted: list[Omission],
+        *,
+        shortened: bool = False,
     ) -> None:
         self.routine = routine
+        self.avoid = options.avoid
+        self.shortened = shortened
         self.library = library
         self.catalog = catalog
         self.pacing = options.pacing
@@ -354,15 +401,27 @@ class _Builder:
         self.add_text(c.say("welcome", title=self.routine.title), "welcome", None, p.section_gap_ms)
         if self.routine.safety_notice:
             self.add_text(c.say("safety_notice"), "safety", None, p.section_gap_ms)
+            if self.routine.cautions:
+                self.add_text(self.cautions_notice(), "safety", None, p.section_gap_ms)
         if self.omitted:
             self.add_text(self.avoid_notice(), "notice", None, p.section_gap_ms)
+        if self.shortened:
+            duration = c.duration(self.pacing.hold_max_ms)
+            self.add_text(
+                c.say("shortened_notice", duration=duration), "notice", None, p.section_gap_ms
+            )
         skipped = {o.step for o in self.omitted}
         for index, step in enumerate(self.routine.steps):
-            if index not in skipped:
+            if index not in skipped and admitted(step.gates, self.avoid):
                 self.add_step(index, step)
         self.add_text(c.say("closing"), "closing", None, p.cue_gap_ms)
         self.blocks.append(_Cue("end", None))
         return self.blocks
+
+    def cautions_notice(self) -> str:
+        """The routine's own ``cautions``, spoken with the conditions' names."""
+        spoken = [self.library.conditions[x].spoken for x in self.routine.cautions]
+        return self.catalog.say("cautions_notice", conditions=self.catalog.join(spoken))
 
     def avoid_notice(self) -> str:
         c = self.catalog
@@ -589,7 +648,7 @@ def _fit(
         return {e.index: e.written for e in parts}
     plan = _plan(blocks, measured, options)
     if not plan.shortest_ms <= target <= plan.longest_ms:
-        raise CompileError(_range_message(target, plan))
+        raise CompileError(_range_message(target, plan, options.pacing.hold_max_ms))
     smooth, breaths, base = plan.smooth, plan.breaths, plan.base_ms
 
     def total_at(factor: float, cycles: Mapping[int, int] | None = None) -> float:
@@ -674,14 +733,15 @@ def _bisect(reached: Callable[[float], bool], lo: float, hi: float) -> tuple[flo
     return lo, hi
 
 
-def _range_message(target: int, plan: _Plan) -> str:
+def _range_message(target: int, plan: _Plan, hold_max_ms: int = 300_000) -> str:
     if target < plan.fixed_ms:
         why = f"the narration alone lasts {describe_ms(plan.fixed_ms)}"
     elif target > MAX_SESSION_MS:
         why = "a session lasts at most 6 hours"
     else:
         why = (
-            "holds stay between 10 s and 5 min and other parts within 1/4 and 4 times their length"
+            f"holds stay between 10 s and {describe_ms(hold_max_ms)} and other parts within "
+            "1/4 and 4 times their length"
         )
         if plan.frozen:
             why += (

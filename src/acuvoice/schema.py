@@ -69,6 +69,20 @@ PositiveMs = Annotated[int, BeforeValidator(_duration(positive=True)), _SCHEMA]
 HoldMs = Annotated[int, BeforeValidator(_duration(positive=True, max_ms=10 * 60_000)), _SCHEMA]
 FindMs = Annotated[int, BeforeValidator(_duration(max_ms=5 * 60_000)), _SCHEMA]
 ThenMs = Annotated[int, BeforeValidator(_duration(max_ms=10 * 60_000)), _SCHEMA]
+
+
+def _at_least_10s(ms: int) -> int:
+    if ms < 10_000:
+        raise ValueError("must be at least 10s, the shortest hold target fitting makes")
+    return ms
+
+
+MaxHoldMs = Annotated[
+    int,
+    BeforeValidator(_duration(positive=True, max_ms=10 * 60_000)),
+    AfterValidator(_at_least_10s),
+    _SCHEMA,
+]
 BreathMs = Annotated[int, BeforeValidator(_duration(positive=True, max_ms=60_000)), _SCHEMA]
 BreathHoldMs = Annotated[int, BeforeValidator(_duration(max_ms=60_000)), _SCHEMA]
 
@@ -150,6 +164,13 @@ class DefaultsIn(_Strict):
     reminders: ReminderMs | None = None
     countdown: int | None = Field(None, ge=0, le=10)
     repeat: int | None = Field(None, ge=1, le=10)
+    max_hold: MaxHoldMs | None = Field(
+        None,
+        description=(
+            "fitting to a target never lengthens a hold beyond this (10s..10m); when the "
+            "target needs longer holds, the session is made shorter and says so"
+        ),
+    )
 
 
 class DiagramIn(_Strict):
@@ -195,17 +216,60 @@ class PointIn(_Strict):
         return value.upper()
 
 
-class SayStepIn(_Strict):
+def _one_or_more(value: object) -> object:
+    return (value,) if isinstance(value, str) else value
+
+
+ConditionId = Annotated[str, Field(min_length=1, max_length=60)]
+ConditionIds = Annotated[
+    tuple[ConditionId, ...],
+    BeforeValidator(_one_or_more),
+    Field(min_length=1),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "minLength": 1, "maxLength": 60},
+                {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1, "maxLength": 60},
+                    "minItems": 1,
+                },
+            ]
+        }
+    ),
+]
+
+
+class _Gated(_Strict):
+    """Options every step has: whether it is heard, by the listener profile (``--avoid``)."""
+
+    if_avoiding: ConditionIds | None = Field(
+        None,
+        description=(
+            "condition id(s) of the point library: the step is heard only when the listener "
+            "avoids one of them (--avoid)"
+        ),
+    )
+    unless_avoiding: ConditionIds | None = Field(
+        None,
+        description=(
+            "condition id(s) of the point library: the step is left out when the listener "
+            "avoids one of them (--avoid)"
+        ),
+    )
+
+
+class SayStepIn(_Gated):
     say: str = _text(5000, "text to narrate")
     then: ThenMs = Field(1000, description="silence after the text (default 1s)")
 
 
-class PauseStepIn(_Strict):
+class PauseStepIn(_Gated):
     pause: PositiveMs
     elastic: bool = Field(True, description="let target fitting stretch or shrink this pause")
 
 
-class CueStepIn(_Strict):
+class CueStepIn(_Gated):
     cue: Literal[CUE_NAMES]  # type: ignore[valid-type]
 
 
@@ -217,12 +281,12 @@ class BreatheSpecIn(_Strict):
     guide: BreathGuide | None = None
 
 
-class BreatheStepIn(_Strict):
+class BreatheStepIn(_Gated):
     breathe: BreatheSpecIn
     guide: BreathGuide | None = Field(None, description="voice, tones or both (default both)")
 
 
-class PressStepIn(_Strict):
+class PressStepIn(_Gated):
     press: str = Field(min_length=1, max_length=100, description="point code or alias")
     side: Side | None = None
     hold: HoldMs | None = None
@@ -235,11 +299,11 @@ class PressStepIn(_Strict):
     say: str | None = Field(None, min_length=1, max_length=2000)
 
 
-class ChapterStepIn(_Strict):
+class ChapterStepIn(_Gated):
     chapter: str = _text(200, "chapter title")
 
 
-class IncludeStepIn(_Strict):
+class IncludeStepIn(_Gated):
     include: str = Field(
         min_length=1,
         max_length=500,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from acuvoice._compat import StrEnum
+from acuvoice.units import describe_ms
 
 TIMELINE_VERSION = 1
 
@@ -106,6 +107,9 @@ class Timeline:
         omitted: Press steps left out for the listener profile.
         target_ms: The target length that was fitted, if any.
         voice: Free-form description of the voice whose lengths were used.
+        max_hold_ms: The routine's ``max_hold``: fitting lengthened no hold beyond it.
+        shortened_from_ms: The target asked for, when the session was made shorter than it
+            so that no hold exceeds ``max_hold_ms`` (``target_ms`` is then the length made).
     """
 
     title: str
@@ -118,6 +122,8 @@ class Timeline:
     avoid: tuple[str, ...] = ()
     target_ms: int | None = None
     voice: str | None = None
+    max_hold_ms: int | None = None
+    shortened_from_ms: int | None = None
 
     def of_kind(self, kind: EventKind) -> tuple[Event, ...]:
         """The events of one kind, in order."""
@@ -145,6 +151,10 @@ class Timeline:
             ]
         if self.voice is not None:
             data["voice"] = self.voice
+        if self.max_hold_ms is not None:
+            data["max_hold_ms"] = self.max_hold_ms
+        if self.shortened_from_ms is not None:
+            data["shortened_from_ms"] = self.shortened_from_ms
         return data
 
     def dumps(self) -> str:
@@ -175,7 +185,21 @@ class Timeline:
             avoid=tuple(data.get("avoid", ())),
             target_ms=data.get("target_ms"),
             voice=data.get("voice"),
+            max_hold_ms=data.get("max_hold_ms"),
+            shortened_from_ms=data.get("shortened_from_ms"),
         )
+
+
+def shortening_warning(timeline: Timeline) -> str | None:
+    """What to tell the user when the session was made shorter than its target, or ``None``."""
+    if timeline.shortened_from_ms is None or timeline.max_hold_ms is None:
+        return None
+    return (
+        f"the session lasts {describe_ms(timeline.duration_ms)} instead of the target "
+        f"{describe_ms(timeline.shortened_from_ms)}: reaching the target would hold points "
+        f"longer than the routine's max_hold of {describe_ms(timeline.max_hold_ms)}; the "
+        "session says so"
+    )
 
 
 def timing_violations(timeline: Timeline) -> list[str]:

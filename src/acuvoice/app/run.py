@@ -43,7 +43,7 @@ from acuvoice.render import (
 from acuvoice.routine.lint import lint_routine
 from acuvoice.routine.loader import builtin_routines
 from acuvoice.routine.model import AMBIENCES, CUE_SETS, Routine
-from acuvoice.timeline import EventKind, Omission, Timeline
+from acuvoice.timeline import EventKind, Omission, Timeline, shortening_warning
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,9 @@ def render(
     key = checked.key
     cache = SynthesisCache(cache_dir or default_cache_dir()) if use_cache else None
     session = voice_session(checked.plan, cache=cache, progress=progress)
+    warnings = checked.warnings + _timeline_warnings(session.timeline)
+    for warning in warnings[len(checked.warnings) :]:
+        progress.warn(warning)
     output = request.output
     final_tags = _tags_with_cover(checked, session.routine.title)
     previous = listed_files(folder) if output.bundle else []
@@ -190,7 +193,7 @@ def render(
         timeline=session.timeline,
         engine=session.speech.engine.name,
         voice=session.speech.voice,
-        warnings=checked.warnings,
+        warnings=warnings,
         _manifest=describe,
     )
 
@@ -327,14 +330,26 @@ def script(
             voice=f"estimate: {measure.wpm:g} words per minute at rate {rate:g}",
         )
         timeline = compile_timeline(routine, library, measure, compile_options)
-        return ScriptOutcome(routine, timeline, ())
+        extra = _timeline_warnings(timeline)
+        for warning in extra:
+            (progress or Silent()).warn(warning)
+        return ScriptOutcome(routine, timeline, extra)
     plan = plan_session(routine, options, library=library)
     progress = progress or Silent()
     for warning in plan.warnings:
         progress.warn(warning)
     cache = SynthesisCache(cache_dir or default_cache_dir()) if use_cache else None
     session = voice_session(plan, cache=cache, progress=progress)
-    return ScriptOutcome(routine, session.timeline, plan.warnings)
+    extra = _timeline_warnings(session.timeline)
+    for warning in extra:
+        progress.warn(warning)
+    return ScriptOutcome(routine, session.timeline, plan.warnings + extra)
+
+
+def _timeline_warnings(timeline: Timeline) -> tuple[str, ...]:
+    """Warnings only the compiled timeline can tell: a session shorter than its target."""
+    warning = shortening_warning(timeline)
+    return (warning,) if warning else ()
 
 
 @dataclass(frozen=True)

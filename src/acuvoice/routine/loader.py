@@ -8,6 +8,7 @@ reported even when the schema check failed) and, if nothing is wrong, steps are 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -30,6 +31,7 @@ from acuvoice.routine.model import (
     BreathGuide,
     ChapterStep,
     CueStep,
+    Gate,
     Origin,
     PauseStep,
     PressStep,
@@ -309,7 +311,11 @@ class _Loader:
         steps = f.doc.data.get("steps")
         if isinstance(steps, list):
             for i, raw in enumerate(steps):
-                if isinstance(raw, dict) and isinstance(raw.get("include"), str) and len(raw) == 1:
+                if (
+                    isinstance(raw, dict)
+                    and isinstance(raw.get("include"), str)
+                    and set(raw) <= {"include", *GATE_KEYS}
+                ):
                     here = (*chain, resolved) if resolved is not None else chain
                     f.includes[i] = self.read_include(f, i, raw["include"], here)
         return f
@@ -395,11 +401,19 @@ class _Loader:
         library = self.library.with_points(custom)
         for f in files:
             self.check_presses(f, library)
+            self.check_gates(f)
+            if f is not root and f.parsed is not None and f.parsed.defaults.max_hold is not None:
+                self.problem(
+                    f,
+                    ("defaults", "max_hold"),
+                    "max_hold applies to the whole routine; set it in the defaults of the "
+                    "routine that includes this file",
+                )
         self.check_root(root)
         routine: Routine | None = None
         errors = [p for p in self.problems if p.severity is Severity.ERROR]
         if not errors and root.parsed is not None:
-            steps = self.convert_steps(root, library, root.parsed.defaults, ())
+            steps = self.convert_steps(root, library, root.parsed.defaults, (), ())
             errors = [p for p in self.problems if p.severity is Severity.ERROR]
             if not errors:
                 routine = self.make_routine(
@@ -463,6 +477,32 @@ class _Loader:
                 )
                 self.unknown_points += 1
 
+    def check_gates(self, f: _File) -> None:
+        """Conditions of ``if_avoiding``/``unless_avoiding`` must be the library's."""
+        steps = f.doc.data.get("steps") if f.doc and isinstance(f.doc.data, dict) else None
+        if not isinstance(steps, list):
+            return
+        known = self.library.conditions
+        for i, raw in enumerate(steps):
+            if not isinstance(raw, dict):
+                continue
+            for key in GATE_KEYS:
+                value = raw.get(key)
+                items: list[tuple[str, tuple[int, ...]]] = []
+                if isinstance(value, str):
+                    items = [(value, ())]
+                if isinstance(value, list):
+                    items = [(v, (j,)) for j, v in enumerate(value) if isinstance(v, str)]
+                for cond, tail in items:
+                    if cond not in known:
+                        self.problem(
+                            f,
+                            ("steps", i, key, *tail),
+                            f"unknown condition {cond!r} in {key}{did_you_mean(cond, known)}"
+                            f" (known: {', '.join(known)}; `acuvoice points --conditions` "
+                            "lists them)",
+                        )
+
     def check_root(self, root: _File) -> None:
         parsed = root.parsed
         if parsed is None:
@@ -496,21 +536,30 @@ class _Loader:
             )
 
     def convert_steps(
-        self, f: _File, library: PointLibrary, defaults: DefaultsIn, chain: tuple[Path, ...]
+        self,
+        f: _File,
+        library: PointLibrary,
+        defaults: DefaultsIn,
+        chain: tuple[Path, ...],
+        gates: tuple[Gate, ...],
     ) -> list[Step]:
+        """The steps of ``f``; ``gates`` are those of the include steps that led here."""
         assert f.parsed is not None and f.doc is not None
         out: list[Step] = []
         for i, step in enumerate(f.parsed.steps):
             mark = f.doc.mark(("steps", i))
             origin = Origin(f.shown, mark.line, mark.column)
+            own = (*gates, *_gates_of(step))
             if isinstance(step, IncludeStepIn):
                 child = f.includes.get(i)
                 if child is None or child.parsed is None:
                     continue
                 merged = _merge_defaults(defaults, child.parsed.defaults)
                 here = (*chain, f.path) if f.path is not None else chain
-                out.extend(self.convert_steps(child, library, merged, here))
-            elif isinstance(step, SayStepIn):
+                out.extend(self.convert_steps(child, library, merged, here, own))
+                continue
+            before = len(out)
+            if isinstance(step, SayStepIn):
                 out.append(SayStep(step.say, step.then, origin))
             elif isinstance(step, PauseStepIn):
                 out.append(PauseStep(step.pause, step.elastic, origin))
@@ -526,6 +575,8 @@ class _Loader:
                 press = self.convert_press(f, i, step, library, defaults, origin)
                 if press is not None:
                     out.append(press)
+            if own and len(out) > before:
+                out[-1] = dataclasses.replace(out[-1], gates=own)
         return out
 
     def convert_press(
@@ -608,6 +659,7 @@ class _Loader:
             cautions=tuple(parsed.cautions),
             points=custom,
             files=tuple(self.digests),
+            max_hold_ms=parsed.defaults.max_hold,
         )
 
 
@@ -685,6 +737,20 @@ def slug(title: str) -> str:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+#: The step options that make a step depend on the listener profile.
+GATE_KEYS = ("if_avoiding", "unless_avoiding")
+
+
+def _gates_of(step: Any) -> tuple[Gate, ...]:
+    """The gates a step's ``if_avoiding`` and ``unless_avoiding`` make."""
+    out: list[Gate] = []
+    if step.if_avoiding:
+        out.append(Gate(True, tuple(step.if_avoiding)))
+    if step.unless_avoiding:
+        out.append(Gate(False, tuple(step.unless_avoiding)))
+    return tuple(out)
 
 
 def _merge_defaults(outer: DefaultsIn, inner: DefaultsIn) -> DefaultsIn:

@@ -65,12 +65,38 @@ class Origin:
 
 
 @dataclass(frozen=True, slots=True)
+class Gate:
+    """When a step is heard, by the listener profile (``--avoid``).
+
+    Attributes:
+        avoiding: ``True`` (``if_avoiding``): the step is heard only when the profile has
+            at least one of ``conditions``; ``False`` (``unless_avoiding``): only when it
+            has none of them.
+        conditions: Condition ids of the point library.
+    """
+
+    avoiding: bool
+    conditions: tuple[str, ...]
+
+    def admits(self, avoid: tuple[str, ...] | frozenset[str]) -> bool:
+        """Whether a listener avoiding ``avoid`` hears the step."""
+        hit = any(c in avoid for c in self.conditions)
+        return hit if self.avoiding else not hit
+
+
+def admitted(gates: tuple[Gate, ...], avoid: tuple[str, ...] | frozenset[str]) -> bool:
+    """Whether every gate of a step lets a listener avoiding ``avoid`` hear it."""
+    return all(g.admits(avoid) for g in gates)
+
+
+@dataclass(frozen=True, slots=True)
 class SayStep:
     """Narrate ``text``, then keep ``then_ms`` of silence."""
 
     text: str
     then_ms: int
     origin: Origin
+    gates: tuple[Gate, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +106,7 @@ class PauseStep:
     pause_ms: int
     elastic: bool
     origin: Origin
+    gates: tuple[Gate, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +115,7 @@ class CueStep:
 
     sound: str
     origin: Origin
+    gates: tuple[Gate, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +128,7 @@ class BreatheStep:
     hold_ms: int
     guide: BreathGuide
     origin: Origin
+    gates: tuple[Gate, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +146,7 @@ class PressStep:
     repeat: int
     say: str | None
     origin: Origin
+    gates: tuple[Gate, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +155,7 @@ class ChapterStep:
 
     title: str
     origin: Origin
+    gates: tuple[Gate, ...] = ()
 
 
 Step = SayStep | PauseStep | CueStep | BreatheStep | PressStep | ChapterStep
@@ -175,6 +206,8 @@ class Routine:
             they are first used; what the content key and the manifest's hash cover.
         points: Custom points defined by the routine (and its includes), by code.
         steps: Every step, includes expanded, in order; the index is the timeline's ``step``.
+        max_hold_ms: ``defaults.max_hold``: fitting to a target never lengthens a hold beyond
+            it, and shortens the session instead.
     """
 
     title: str
@@ -195,3 +228,4 @@ class Routine:
     cautions: tuple[str, ...] = ()
     points: tuple[Point, ...] = ()
     files: tuple[RoutineFile, ...] = ()
+    max_hold_ms: int | None = None
