@@ -159,8 +159,8 @@ def test_hold_times_come_from_the_timeline(back: tuple[Timeline, Routine, str]) 
         assert (left.side, right.side) == ("left", "right")
         assert f"{clock(left.duration_ms)} per side" in card(html, code)
     # The fitted holds are not whole seconds; the sheet rounds to the nearest one.
-    assert "0:46, both sides at once" in card(html, "BL23")
-    assert "0:31 per side" in card(html, "GB30")
+    assert "0:45, both sides at once" in card(html, "BL23")
+    assert "0:30 per side" in card(html, "GB30")
 
 
 def test_chapters_are_listed_with_their_start_times(back: tuple[Timeline, Routine, str]) -> None:
@@ -170,7 +170,7 @@ def test_chapters_are_listed_with_their_start_times(back: tuple[Timeline, Routin
         r'<time class="at">([^<]*)</time><div><h3 class="chapter-title">([^<]*)</h3>', section
     )
     assert listed == [(format_ms(c.start_ms), escape(c.title)) for c in timeline.chapters]
-    assert ("2:25", "Points on the lower back") in listed
+    assert ("2:34", "Points on the lower back") in listed
 
 
 def test_safety_notice_cautions_red_flags_and_sources(

@@ -247,14 +247,14 @@ class _Gated(_Strict):
         None,
         description=(
             "condition id(s) of the point library: the step is heard only when the listener "
-            "avoids one of them (--avoid)"
+            "avoids one of them (the avoid profile)"
         ),
     )
     unless_avoiding: ConditionIds | None = Field(
         None,
         description=(
             "condition id(s) of the point library: the step is left out when the listener "
-            "avoids one of them (--avoid)"
+            "avoids one of them (the avoid profile)"
         ),
     )
 
