@@ -108,7 +108,9 @@ def check_agreement(
     assert analysis.loudness(gain_db, ceiling) == pytest.approx(real.limited_lufs, abs=limited_lu)
     assert real.limited_lufs == pytest.approx(target, abs=limited_lu)
     # Each case says whether the limiter works in it, so both kinds are really covered.
-    assert (real.reduction_db > 0.5) == limits, real
+    # Measured: 0.000 dB where it does not; 0.41 to 11.7 dB where it does (0.41: the
+    # built-in lower-back session under rain, with hibari's voice).
+    assert (real.reduction_db > 0.1) == limits, real
 
 
 #: (routine, session options, channels, whether the limiter acts at the target, tolerance)

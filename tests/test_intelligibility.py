@@ -296,7 +296,7 @@ def session(recognizer: Any, tmp_path_factory: pytest.TempPathFactory) -> Sessio
 def onsets(session: Session) -> dict[int, float]:
     """When each phrase (index into ``session.speech``) was heard to start, for the phrases
     whose first three words (all, if fewer) were heard in a row, by aligning the two word
-    sequences.
+    sequences: the median of the starts its heard words imply.
 
     A lone matching word proves little: "and" or "press" recurs all over a session, and
     aligned on its own it may pair with the wrong phrase 20 s away.
@@ -314,7 +314,17 @@ def onsets(session: Session) -> dict[int, float]:
             _, index, left = said[a + k]
             starts_phrase = a + k == 0 or said[a + k - 1][1] != index
             if starts_phrase and size - k >= min(3, left):
-                found[index] = session.heard[b + k].start_s
+                # Whisper sometimes stretches a phrase's first words back into the silence
+                # before it ("let" heard 2 s early, then "your" lasting 2.5 s, after a
+                # section gap), so take the median of what each heard word of the phrase
+                # says about its start, each word assumed to take an equal share of the
+                # phrase's placed length.
+                event = session.speech[index]
+                total = len(words(event["text"]))
+                share = (event["end_ms"] - event["start_ms"]) / 1000 / total
+                heard_words = range(min(size - k, left))
+                estimates = [session.heard[b + k + n].start_s - n * share for n in heard_words]
+                found[index] = float(np.median(estimates))
     return found
 
 
