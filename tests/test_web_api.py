@@ -150,7 +150,10 @@ def test_languages_offer_routines_and_voices_in_each(client: TestClient) -> None
     )["title"]
     english = {r["name"]: r for r in client.get("/api/routines").json()}
     routines = {r["name"]: r for r in client.get("/api/routines?language=es").json()}
-    assert routines.keys() == english.keys()
+    # The routines written in Spanish, each also in English (not every English one is
+    # translated yet).
+    assert routines.keys() < english.keys()
+    assert {"calm-and-sleep", "lower-back-pain", "neck-and-shoulders"} <= routines.keys()
     lower = routines["lower-back-pain"]
     assert lower["title"] == spanish_title != english["lower-back-pain"]["title"]
     assert lower["language"] == "es" and lower["summary"] != english["lower-back-pain"]["summary"]
