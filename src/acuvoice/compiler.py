@@ -227,11 +227,14 @@ def compile_timeline(
 
 
 def _with_max_hold(options: CompileOptions, routine: Routine) -> CompileOptions:
-    """Options whose fitting bounds keep holds at most the routine's ``max_hold``."""
-    if routine.max_hold_ms is None:
-        return options
-    pacing = dataclasses.replace(options.pacing, hold_max_ms=routine.max_hold_ms)
-    return dataclasses.replace(options, pacing=pacing)
+    """Options whose fitting bounds keep holds within the routine's ``min_hold`` and
+    ``max_hold``."""
+    pacing = options.pacing
+    if routine.max_hold_ms is not None:
+        pacing = dataclasses.replace(pacing, hold_max_ms=routine.max_hold_ms)
+    if routine.min_hold_ms is not None:
+        pacing = dataclasses.replace(pacing, hold_min_ms=routine.min_hold_ms)
+    return options if pacing is options.pacing else dataclasses.replace(options, pacing=pacing)
 
 
 def _dose_ms(blocks: list[_Block], measured: _Measured, options: CompileOptions) -> int:
@@ -648,7 +651,7 @@ def _fit(
         return {e.index: e.written for e in parts}
     plan = _plan(blocks, measured, options)
     if not plan.shortest_ms <= target <= plan.longest_ms:
-        raise CompileError(_range_message(target, plan, options.pacing.hold_max_ms))
+        raise CompileError(_range_message(target, plan, options.pacing))
     smooth, breaths, base = plan.smooth, plan.breaths, plan.base_ms
 
     def total_at(factor: float, cycles: Mapping[int, int] | None = None) -> float:
@@ -726,6 +729,8 @@ def _bisect(reached: Callable[[float], bool], lo: float, hi: float) -> tuple[flo
     """Narrow ``(lo, hi)`` around where ``reached`` turns true (it must be true at ``hi``)."""
     for _ in range(100):
         mid = (lo + hi) / 2
+        if mid in (lo, hi):
+            break  # adjacent floats: further halving changes nothing
         if reached(mid):
             hi = mid
         else:
@@ -733,14 +738,15 @@ def _bisect(reached: Callable[[float], bool], lo: float, hi: float) -> tuple[flo
     return lo, hi
 
 
-def _range_message(target: int, plan: _Plan, hold_max_ms: int = 300_000) -> str:
+def _range_message(target: int, plan: _Plan, pacing: Pacing) -> str:
     if target < plan.fixed_ms:
         why = f"the narration alone lasts {describe_ms(plan.fixed_ms)}"
     elif target > MAX_SESSION_MS:
         why = "a session lasts at most 6 hours"
     else:
         why = (
-            f"holds stay between 10 s and {describe_ms(hold_max_ms)} and other parts within "
+            f"holds stay between {describe_ms(pacing.hold_min_ms)} and "
+            f"{describe_ms(pacing.hold_max_ms)} and other parts within "
             "1/4 and 4 times their length"
         )
         if plan.frozen:

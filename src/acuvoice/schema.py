@@ -21,6 +21,7 @@ from pydantic import (
     Tag,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from acuvoice.routine.model import (
@@ -171,6 +172,23 @@ class DefaultsIn(_Strict):
             "target needs longer holds, the session is made shorter and says so"
         ),
     )
+    min_hold: MaxHoldMs | None = Field(
+        None,
+        description=(
+            "fitting to a target never shortens a hold below this (10s..10m, at most "
+            "max_hold); a target that would need shorter holds is an error naming the range"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> DefaultsIn:
+        if (
+            self.min_hold is not None
+            and self.max_hold is not None
+            and self.min_hold > self.max_hold
+        ):
+            raise ValueError("min_hold is longer than max_hold; make it shorter or equal")
+        return self
 
 
 class DiagramIn(_Strict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from acuvoice.app.checks import CheckedRequest, validate
 from acuvoice.app.key import content_key
+from acuvoice.app.plan import PlanOutcome, PlanRequest, plan, plan_levels, save_plan
 from acuvoice.app.request import (
     CoverChoice,
     OutputChoices,
@@ -36,6 +37,8 @@ __all__ = [
     "CoverChoice",
     "FitRange",
     "OutputChoices",
+    "PlanOutcome",
+    "PlanRequest",
     "RenderOutcome",
     "RenderRequest",
     "RoutineRef",
@@ -47,7 +50,10 @@ __all__ = [
     "check_routine",
     "content_key",
     "fit_range",
+    "plan",
+    "plan_levels",
     "render",
+    "save_plan",
     "script",
     "summarize",
     "validate",

@@ -7,6 +7,7 @@ import click
 from acuvoice import __version__
 from acuvoice.cli import (
     cmd_new,
+    cmd_plan,
     cmd_points,
     cmd_render,
     cmd_routines,
@@ -39,6 +40,7 @@ for _module in (
     cmd_validate,
     cmd_routines,
     cmd_points,
+    cmd_plan,
     cmd_voices,
     cmd_new,
     cmd_schema,

@@ -402,13 +402,14 @@ class _Loader:
         for f in files:
             self.check_presses(f, library)
             self.check_gates(f)
-            if f is not root and f.parsed is not None and f.parsed.defaults.max_hold is not None:
-                self.problem(
-                    f,
-                    ("defaults", "max_hold"),
-                    "max_hold applies to the whole routine; set it in the defaults of the "
-                    "routine that includes this file",
-                )
+            for key in ("max_hold", "min_hold"):
+                if f is not root and f.parsed is not None and getattr(f.parsed.defaults, key):
+                    self.problem(
+                        f,
+                        ("defaults", key),
+                        f"{key} applies to the whole routine; set it in the defaults of the "
+                        "routine that includes this file",
+                    )
         self.check_root(root)
         routine: Routine | None = None
         errors = [p for p in self.problems if p.severity is Severity.ERROR]
@@ -660,6 +661,7 @@ class _Loader:
             points=custom,
             files=tuple(self.digests),
             max_hold_ms=parsed.defaults.max_hold,
+            min_hold_ms=parsed.defaults.min_hold,
         )
 
 

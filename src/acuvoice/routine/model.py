@@ -208,6 +208,8 @@ class Routine:
         steps: Every step, includes expanded, in order; the index is the timeline's ``step``.
         max_hold_ms: ``defaults.max_hold``: fitting to a target never lengthens a hold beyond
             it, and shortens the session instead.
+        min_hold_ms: ``defaults.min_hold``: fitting to a target never shortens a hold below
+            it (a hold written shorter stays as written).
     """
 
     title: str
@@ -229,3 +231,4 @@ class Routine:
     points: tuple[Point, ...] = ()
     files: tuple[RoutineFile, ...] = ()
     max_hold_ms: int | None = None
+    min_hold_ms: int | None = None
