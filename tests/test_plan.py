@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -315,3 +316,26 @@ def test_cli_practice_plan_folder(run: Run, tmp_path: Path) -> None:
     assert "days 22-42 (experienced)" in err
     code, _, err = run("validate", "--strict", *map(str, folder.glob("days-*.yaml")))
     assert code == 0, err
+
+
+def test_plan_texts_say_nothing_the_sources_do_not_support() -> None:
+    from importlib import resources
+
+    from tests.test_point_library import UNSUPPORTED, _strings
+
+    data = yaml.safe_load(
+        resources.files("acuvoice").joinpath("plan/data/en.yaml").read_text(encoding="utf-8")
+    )
+    found = [
+        (text[:60], pat)
+        for text in _strings(data)
+        for pat in UNSUPPORTED
+        if re.search(pat, text, re.I)
+    ]
+    assert not found
+    # ... and every concern's sources exist, every point it names is in the library.
+    content = plan_content()
+    for topic in content.topics.values():
+        assert topic.sources and all(s in content.sources for s in topic.sources)
+        assert all(code in LIBRARY for code in topic.points), topic.id
+        assert topic.id in LIBRARY.topics

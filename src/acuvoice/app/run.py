@@ -361,6 +361,8 @@ class RoutineSummary:
     Attributes:
         names: Each point's name, by code.
         target_ms: The routine's own ``target``, if it has one.
+        avoid_points: Conditions its points are contraindicated for, each with the codes a
+            listener with that condition would have left out (``--avoid``).
     """
 
     name: str
@@ -374,6 +376,7 @@ class RoutineSummary:
     cues: str = "bowl"
     ambience: str = "none"
     target_ms: int | None = None
+    avoid_points: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def summarize(ref: RoutineRef, *, library: PointLibrary | None = None) -> RoutineSummary:
@@ -387,6 +390,11 @@ def summarize(ref: RoutineRef, *, library: PointLibrary | None = None) -> Routin
     made = script(RenderRequest(ref, SessionOptions(engine=ESTIMATE)), library=library)
     routine, timeline = made.routine, made.timeline
     points = dict.fromkeys(e.point or "" for e in timeline.of_kind(EventKind.HOLD))
+    known = library.with_points(routine.points) if routine.points else library
+    avoid_points: dict[str, tuple[str, ...]] = {}
+    for code in points:
+        for cond in known.get(code).contraindications:
+            avoid_points[cond] = (*avoid_points.get(cond, ()), code)
     return RoutineSummary(
         name=routine.name,
         title=routine.title,
@@ -399,6 +407,7 @@ def summarize(ref: RoutineRef, *, library: PointLibrary | None = None) -> Routin
         cues=routine.sound.cues if routine.sound.cues in CUE_SETS else "own",
         ambience=routine.sound.ambience if routine.sound.ambience in AMBIENCES else "own",
         target_ms=routine.target_ms,
+        avoid_points=avoid_points,
     )
 
 

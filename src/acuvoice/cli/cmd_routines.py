@@ -37,3 +37,10 @@ def command(language: str | None) -> None:
         click.echo(f"    points: {', '.join(routine.points)}")
         if routine.cautions:
             click.echo(f"    not for: {', '.join(routine.cautions)}")
+        left_out = [
+            f"{cond} ({', '.join(codes)})"
+            for cond, codes in routine.avoid_points.items()
+            if cond not in routine.cautions
+        ]
+        if left_out:
+            click.echo(f"    --avoid leaves out: {'; '.join(left_out)}")
