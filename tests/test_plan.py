@@ -339,3 +339,23 @@ def test_plan_texts_say_nothing_the_sources_do_not_support() -> None:
         assert topic.sources and all(s in content.sources for s in topic.sources)
         assert all(code in LIBRARY for code in topic.points), topic.id
         assert topic.id in LIBRARY.topics
+
+
+@pytest.mark.slow
+def test_a_plan_renders_to_its_minutes_with_the_default_voice(run: Run, tmp_path: Path) -> None:
+    import json
+
+    import soundfile
+
+    code, _, err = run("plan", "--for", "neck,stress", "--minutes", "10", "-o", "mine.yaml")
+    assert code == 0, err
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    code, out, err = run("render", "mine.yaml", "-o", "mine.wav", *cache)
+    assert code == 0, err
+    info = soundfile.info(str(tmp_path / "mine.wav"))
+    assert info.frames == 10 * 60 * info.samplerate  # to the sample
+    code, out, err = run("script", "mine.yaml", "--format", "json", *cache)
+    timeline = json.loads(out)
+    assert timeline["voice"].startswith("hibari/")
+    holds = [e["end_ms"] - e["start_ms"] for e in timeline["events"] if e["kind"] == "hold"]
+    assert min(holds) >= 15_000 and max(holds) <= 120_000  # the beginner's dose
