@@ -21,11 +21,12 @@ import yaml
 
 from acuvoice.cli import main
 from acuvoice.compiler import CompileOptions, compile_timeline, split_sentences
+from acuvoice.errors import CompileError
 from acuvoice.measure import WordsPerMinute
 from acuvoice.plan import PlanAnswers, PlanError, build_plan, plan_content
 from acuvoice.plan.practice import build_practice_plan, stage_levels
 from acuvoice.points.library import builtin_library
-from acuvoice.routine.loader import load_routine_text
+from acuvoice.routine.loader import builtin_routines, load_routine, load_routine_text
 from acuvoice.routine.model import PressStep
 from acuvoice.timeline import EventKind
 
@@ -359,3 +360,54 @@ def test_a_plan_renders_to_its_minutes_with_the_default_voice(run: Run, tmp_path
     assert timeline["voice"].startswith("hibari/")
     holds = [e["end_ms"] - e["start_ms"] for e in timeline["events"] if e["kind"] == "hold"]
     assert min(holds) >= 15_000 and max(holds) <= 120_000  # the beginner's dose
+
+
+# -- the built-in routines, under the same profiles --------------------------------------
+
+#: Words of each topic's warning signs that a session for it must say before any point.
+RED_FLAG_WORDS = {
+    "back": ("bladder", "both legs"),
+    "neck": ("tingling", "balance"),
+    "stress": ("daily life",),
+    "anxiety": ("daily life",),
+    "headache": ("head injury", "stiff neck"),
+    "nausea": ("fluids", "vomit blood"),
+    "sleep": ("snore", "low mood"),
+    "menstrual-cramps": ("clots", "discharge"),
+    "fatigue": ("weight loss", "gasping"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(builtin_routines()))
+@pytest.mark.parametrize("avoid", PROFILES, ids=["none", "pregnancy", "varicose", "all"])
+def test_every_builtin_routine_under_every_profile(name: str, avoid: tuple[str, ...]) -> None:
+    routine = load_routine(builtin_routines()[name], library=LIBRARY)
+    options = CompileOptions(avoid=avoid)
+    if any(c in routine.cautions for c in avoid):
+        with pytest.raises(CompileError, match="not suitable"):
+            compile_timeline(routine, LIBRARY, WordsPerMinute(), options)
+        return
+    timeline = compile_timeline(routine, LIBRARY, WordsPerMinute(), options)
+    assert routine.target_ms is not None
+    if timeline.shortened_from_ms is None:
+        assert timeline.duration_ms == routine.target_ms
+    else:  # only a profile that leaves points out makes the rest stretch past max_hold
+        assert timeline.omitted and timeline.shortened_from_ms == routine.target_ms
+    held = {e.point for e in timeline.events if e.kind is EventKind.HOLD}
+    for code in held:
+        assert not set(LIBRARY.get(code or "").contraindications) & set(avoid), code
+    first_hold = min(e.start_ms for e in timeline.events if e.kind is EventKind.HOLD)
+    said = " ".join(
+        e.text or ""
+        for e in timeline.events
+        if e.kind is EventKind.SPEECH and e.start_ms < first_hold
+    )
+    for topic in set(routine.tags) & set(RED_FLAG_WORDS):
+        for word in RED_FLAG_WORDS[topic]:
+            assert word in said, f"{name} ({topic}) says nothing of {word!r} before a point"
+
+
+def test_plan_red_flags_carry_the_same_words() -> None:
+    for topic, words in RED_FLAG_WORDS.items():
+        for word in words:
+            assert word in plan_content().topics[topic].red_flags, (topic, word)
