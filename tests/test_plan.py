@@ -370,7 +370,7 @@ RED_FLAG_WORDS = {
     "neck": ("tingling", "balance"),
     "stress": ("daily life",),
     "anxiety": ("daily life",),
-    "headache": ("head injury", "stiff neck"),
+    "headache": ("loss of vision", "stiff neck"),
     "nausea": ("fluids", "vomit blood"),
     "sleep": ("snore", "low mood"),
     "menstrual-cramps": ("clots", "discharge"),
