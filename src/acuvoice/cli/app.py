@@ -6,6 +6,7 @@ import click
 
 from acuvoice import __version__
 from acuvoice.cli import (
+    cmd_batch,
     cmd_new,
     cmd_plan,
     cmd_points,
@@ -36,6 +37,7 @@ def cli(debug: bool) -> None:
 
 for _module in (
     cmd_render,
+    cmd_batch,
     cmd_script,
     cmd_validate,
     cmd_routines,

@@ -1,0 +1,271 @@
+"""Catalog files: many renders described at once (`acuvoice batch CATALOG.yaml`).
+
+A catalog names routines and a matrix of variants; every routine in every combination of
+the variants is one render request. The format is documented in docs/routine-format.md
+("Catalogs") and has a JSON Schema (``acuvoice schema --catalog``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, ValidationError, field_validator
+
+from acuvoice.app.request import (
+    CoverChoice,
+    OutputChoices,
+    RenderRequest,
+    RoutineRef,
+    TagOverrides,
+)
+from acuvoice.errors import Problem, RoutineError
+from acuvoice.export.audio import AUDIO_FORMATS
+from acuvoice.render import SessionOptions
+from acuvoice.routine.loader import looks_like_voice_file
+from acuvoice.routine.model import AMBIENCES, CUE_SETS
+from acuvoice.schema import PositiveMs, _Strict
+from acuvoice.units import format_ms
+from acuvoice.validation import problems_from_validation
+from acuvoice.yamlpos import YamlProblems, parse_yaml, read_text
+
+
+class CatalogError(RoutineError):
+    """A catalog file is unreadable or invalid (exit 2), with every problem positioned."""
+
+
+class VoiceChoiceIn(_Strict):
+    """A voice: an engine, optionally one of its voices and a rate."""
+
+    engine: str = Field("auto", min_length=1, max_length=40, description="engine name, or auto")
+    name: str | None = Field(None, min_length=1, max_length=500, description="voice name or file")
+    rate: float | None = Field(None, ge=0.5, le=2.0, description="speaking rate, 1.0 calm")
+
+
+AudioFormat = Literal["mp3", "wav", "flac", "ogg", "m4a"]
+
+
+class VariantsIn(_Strict):
+    """Lists of choices; every combination of them is one render of each routine.
+
+    A list left out has one value: the routine's own choice (``null`` in a list means the
+    same).
+    """
+
+    target: list[PositiveMs | None] = Field(
+        [None], min_length=1, description="session lengths (10m, 15m...); null: the routine's own"
+    )
+    voice: list[str | VoiceChoiceIn | None] = Field(
+        [None],
+        min_length=1,
+        description="engine names (hibari, piper...), {engine, name, rate}, or null: the routine's",
+    )
+    language: list[Annotated[str, Field(min_length=2, max_length=35)] | None] = Field(
+        [None], min_length=1, description="languages of built-in routines (en, es, fr, de)"
+    )
+    avoid: list[list[Annotated[str, Field(min_length=1, max_length=60)]]] = Field(
+        [[]], min_length=1, description="listener profiles: lists of conditions ([] for none)"
+    )
+    format: list[AudioFormat] = Field(["mp3"], min_length=1, description="audio formats")
+    cues: list[str | None] = Field([None], min_length=1, description="cue sets or folders")
+    ambience: list[str | None] = Field(
+        [None], min_length=1, description="ambience beds or audio files"
+    )
+
+    @field_validator("*")
+    @classmethod
+    def _no_repeats(cls, value: list[Any]) -> list[Any]:
+        seen: list[Any] = []
+        for v in value:
+            if v in seen:
+                raise ValueError(f"{v!r} is listed twice")
+            seen.append(v)
+        return value
+
+
+class CatalogTagsIn(_Strict):
+    """Tags written into every render (the title stays each routine's own)."""
+
+    artist: str | None = Field(None, max_length=200)
+    album: str | None = Field(None, max_length=200)
+    genre: str | None = Field(None, max_length=200)
+    comment: str | None = Field(None, max_length=2000)
+    year: str | None = Field(None, max_length=10)
+
+
+class CatalogDefaultsIn(_Strict):
+    """Output choices for every render."""
+
+    bundle: bool = Field(True, description="transcripts, chapters, sheet, cover and manifest")
+    stems: bool = False
+    pdf: bool = Field(False, description="print each companion sheet to PDF (slow)")
+    mono: bool = False
+    bitrate: int = Field(128, ge=32, le=320, description="MP3 and M4A bit rate, kbit/s")
+    tags: CatalogTagsIn = CatalogTagsIn()
+
+
+class CatalogIn(_Strict):
+    """An acuvoice catalog, format version 1."""
+
+    model_config = ConfigDict(
+        title="acuvoice catalog",
+        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
+    )
+
+    acuvoice_catalog: Literal[1] = Field(description="format version; this program reads 1")
+    title: str = Field("", max_length=200, description="the catalog's name")
+    routines: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        min_length=1,
+        description="built-in routine names, or routine files relative to the catalog",
+    )
+    variants: VariantsIn = VariantsIn()
+    defaults: CatalogDefaultsIn = CatalogDefaultsIn()
+
+
+def catalog_json_schema() -> dict[str, Any]:
+    """The JSON Schema of catalog files."""
+    return CatalogIn.model_json_schema()
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """One render of a catalog: what it is called in reports, and its request."""
+
+    label: str
+    request: RenderRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """A loaded catalog: its title, folder and every render it asks for."""
+
+    title: str
+    path: Path
+    items: tuple[BatchItem, ...]
+
+
+def load_catalog(path: Path, shown: str | None = None) -> Catalog:
+    """Read a catalog file and expand it into render requests (nothing is checked deeper:
+    each request is validated when the batch runs, so one bad render fails alone).
+
+    Raises:
+        CatalogError: The file is unreadable, not YAML, or not a valid catalog.
+    """
+    shown = shown or os.fspath(path)
+    try:
+        doc = parse_yaml(read_text(path, shown), shown)
+    except YamlProblems as exc:
+        raise CatalogError(exc.problems) from None
+    if not isinstance(doc.data, dict):
+        raise CatalogError(
+            [Problem(shown, 1, 1, "a catalog is a mapping: acuvoice_catalog, routines, ...")]
+        )
+    try:
+        parsed = CatalogIn.model_validate(doc.data)
+    except ValidationError as exc:
+        raise CatalogError(problems_from_validation(exc, doc, shown, CatalogIn)) from None
+    base = path.absolute().parent
+    return Catalog(parsed.title, path.absolute(), tuple(_expand(parsed, base)))
+
+
+def _expand(parsed: CatalogIn, base: Path) -> list[BatchItem]:
+    v = parsed.variants
+    d = parsed.defaults
+    tags = TagOverrides(
+        artist=d.tags.artist,
+        album=d.tags.album,
+        genre=d.tags.genre,
+        comment=d.tags.comment,
+        year=d.tags.year,
+    )
+    varying = {
+        name: len(getattr(v, name)) > 1
+        for name in ("target", "voice", "language", "avoid", "format", "cues", "ambience")
+    }
+    items: list[BatchItem] = []
+    for routine, target, voice, language, avoid, fmt, cues, ambience in itertools.product(
+        parsed.routines, v.target, v.voice, v.language, v.avoid, v.format, v.cues, v.ambience
+    ):
+        ref = RoutineRef.from_argument(routine, base)
+        if language is not None:
+            ref = ref.in_language(language)
+        engine, name, rate = _voice(voice, base)
+        session = SessionOptions(
+            engine=engine,
+            voice=name,
+            rate=rate,
+            target_ms=target,
+            avoid=tuple(avoid),
+            cues=_sound(cues, CUE_SETS, base),
+            ambience=_sound(ambience, AMBIENCES, base),
+        )
+        output = OutputChoices(
+            format=fmt,
+            channels=1 if d.mono else 2,
+            bitrate_kbps=d.bitrate,
+            stems=d.stems,
+            bundle=d.bundle,
+            pdf=d.pdf,
+        )
+        parts = [routine]
+        if varying["language"]:
+            parts.append(language or "own language")
+        if varying["target"]:
+            parts.append(format_ms(target) if target else "own length")
+        if varying["voice"]:
+            parts.append(_voice_label(voice))
+        if varying["avoid"]:
+            parts.append("avoid " + "+".join(avoid) if avoid else "no profile")
+        if varying["format"]:
+            parts.append(fmt)
+        if varying["cues"]:
+            parts.append(f"cues {cues or 'own'}")
+        if varying["ambience"]:
+            parts.append(f"ambience {ambience or 'own'}")
+        items.append(
+            BatchItem(" ".join(parts), RenderRequest(ref, session, output, tags, CoverChoice()))
+        )
+    return items
+
+
+def _voice(
+    choice: str | VoiceChoiceIn | None, base: Path
+) -> tuple[str | None, str | None, float | None]:
+    if choice is None:
+        return None, None, None
+    if isinstance(choice, str):
+        return choice, None, None
+    name = choice.name
+    if name is not None and looks_like_voice_file(name):
+        name = os.fspath(base / Path(name).expanduser())
+    return choice.engine, name, choice.rate
+
+
+def _voice_label(choice: str | VoiceChoiceIn | None) -> str:
+    if choice is None:
+        return "own voice"
+    if isinstance(choice, str):
+        return choice
+    return "/".join(x for x in (choice.engine, choice.name) if x) + (
+        f" x{choice.rate:g}" if choice.rate else ""
+    )
+
+
+def _sound(value: str | None, names: tuple[str, ...], base: Path) -> str | None:
+    if value is None or value in names:
+        return value
+    return os.fspath(base / Path(value).expanduser())
+
+
+__all__ = [
+    "AUDIO_FORMATS",
+    "BatchItem",
+    "Catalog",
+    "CatalogError",
+    "CatalogIn",
+    "catalog_json_schema",
+    "load_catalog",
+]

@@ -1,0 +1,306 @@
+"""Run a catalog: every render in its own folder, in parallel, resumable.
+
+Each render goes into ``OUT/<name>-<key12>/`` (its request's content key), written all or
+nothing by :func:`acuvoice.app.render`, with ``manifest.json`` written last: the commit
+marker. A render whose folder holds a manifest with the same key and every file it lists,
+at the size it lists, is reused; anything else is rendered (again). Renders run in worker
+processes, a fresh one per render with one thread each; the executor is any
+``concurrent.futures.Executor``, so a local process pool and a Dask client are
+interchangeable. One failed render does not stop the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from acuvoice.app import RenderRequest, render, validate
+from acuvoice.app.checks import MANIFEST
+from acuvoice.batch.catalog import Catalog
+from acuvoice.errors import AcuvoiceError, Cancelled, OutputError
+from acuvoice.files import write_text_atomic
+from acuvoice.points.library import builtin_library
+
+#: The lock file that keeps two batches out of one folder at a time.
+LOCK_NAME = ".acuvoice-batch.lock"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderStats:
+    """What one render cost and made (measured in its worker process)."""
+
+    cpu_s: float
+    wall_s: float
+    bytes: int
+    synthesized: int
+    cached: int
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    """One render of a batch: ``rendered``, ``reused`` or ``failed`` (with the reason)."""
+
+    label: str
+    status: str
+    folder: Path | None = None
+    key: str | None = None
+    reason: str = ""
+    stats: RenderStats | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReport:
+    """Every render's result, in catalog order, and the batch's wall time."""
+
+    results: tuple[ItemResult, ...]
+    wall_s: float
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return self.count("failed") == 0
+
+
+#: ``on_done(result, finished, total)``: told as each render finishes (or is reused).
+OnDone = Callable[[ItemResult, int, int], None]
+
+
+def default_jobs() -> int:
+    """One render per core."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def local_executor(jobs: int) -> ProcessPoolExecutor:
+    """A process pool of ``jobs`` workers, a fresh process per render, one thread each."""
+    return ProcessPoolExecutor(  # type: ignore[call-overload,no-any-return]
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        max_tasks_per_child=1,
+        initializer=single_threaded,
+    )
+
+
+def single_threaded() -> None:
+    """Make a worker process use one thread for numerical work and speech models."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    from acuvoice.engines.registry import _factories
+
+    for factory in _factories().values():
+        if hasattr(factory, "threads"):
+            factory.threads = 1
+
+
+def render_one(request: RenderRequest, folder: str, cache_dir: str | None) -> RenderStats:
+    """Render one request into ``folder`` (in a worker process) and write its commit marker."""
+    started, cpu = time.perf_counter(), time.process_time()
+    outcome = render(request, Path(folder), cache_dir=Path(cache_dir) if cache_dir else None)
+    files = list(outcome.files)
+    if not request.output.bundle:  # a bundle's own manifest is written last; else write it
+        text = json.dumps(outcome.manifest, indent=2, ensure_ascii=False) + "\n"
+        write_text_atomic(Path(folder) / MANIFEST, text)
+        files.append(Path(folder) / MANIFEST)
+    children = os.times()
+    return RenderStats(
+        cpu_s=time.process_time() - cpu + children.children_user + children.children_system,
+        wall_s=time.perf_counter() - started,
+        bytes=sum(p.stat().st_size for p in files),
+        synthesized=outcome.result.synthesized,
+        cached=outcome.result.cached,
+    )
+
+
+def is_complete(folder: Path, key: str) -> bool:
+    """Whether ``folder`` holds a finished render of ``key``: its manifest (written last)
+    names the key, and every file it lists is there at the size it lists."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(data, dict) or data.get("key") != key:
+        return False
+    files = data.get("files")
+    if not isinstance(files, list):
+        return False
+    for entry in files:
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            return False
+        try:
+            if (folder / entry["path"]).stat().st_size != entry.get("bytes"):
+                return False
+        except OSError:
+            return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What a batch will do with one item: ``render``, ``reuse`` or ``failed`` (its checks
+    failed before any synthesis: the reason says why)."""
+
+    index: int
+    label: str
+    action: str
+    request: RenderRequest | None = None
+    folder: Path | None = None
+    key: str | None = None
+    reason: str = ""
+
+
+def prepare(catalog: Catalog, out: Path, *, force: bool = False) -> list[Prepared]:
+    """Check every item (no synthesis) and decide what to do with it: items whose checks
+    fail are ``failed``; complete renders of the same key, and items equal to an earlier
+    one, are ``reuse``; the rest ``render``."""
+    library = builtin_library()
+    seen: set[str] = set()
+    out_list: list[Prepared] = []
+    for i, item in enumerate(catalog.items):
+        try:
+            checked = validate(item.request, library=library)
+        except AcuvoiceError as exc:
+            out_list.append(Prepared(i, item.label, "failed", reason=str(exc)))
+            continue
+        key = checked.key
+        folder = out / f"{checked.stem}-{key[:12]}"
+        if key in seen:
+            action, why = "reuse", "the same render as another item"
+        elif not force and is_complete(folder, key):
+            action, why = "reuse", ""
+        else:
+            action, why = "render", ""
+        seen.add(key)
+        out_list.append(Prepared(i, item.label, action, item.request, folder, key, why))
+    return out_list
+
+
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    with open(out / LOCK_NAME, "a+b") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise OutputError(
+                f"another batch is writing into {out}; wait for it to finish, or choose "
+                "another output folder"
+            ) from None
+        yield
+
+
+def sweep(out: Path) -> int:
+    """Remove what interrupted renders left in ``out``: staging folders and temporary
+    files. Returns how many were removed."""
+    removed = 0
+    for folder in out.iterdir() if out.is_dir() else ():
+        if not folder.is_dir() or folder.name.startswith("."):
+            continue
+        for leftover in folder.iterdir():
+            if leftover.name.startswith(".acuvoice-") and leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+                removed += 1
+            elif leftover.name.startswith(".") and leftover.name.endswith(".part"):
+                leftover.unlink(missing_ok=True)
+                removed += 1
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # a render that never finished leaves an empty folder
+    return removed
+
+
+def run_batch(
+    catalog: Catalog,
+    out: Path,
+    *,
+    jobs: int | None = None,
+    force: bool = False,
+    cache_dir: Path | None = None,
+    executor: Executor | None = None,
+    on_done: OnDone | None = None,
+) -> BatchReport:
+    """Render every item of ``catalog`` into ``out`` (made if missing).
+
+    Args:
+        jobs: Renders at once (one process each); default one per core.
+        force: Render everything again, even what is complete.
+        cache_dir: The synthesis cache all workers share (default: the user's).
+        executor: Where renders run (default: a local process pool of ``jobs``).
+        on_done: Told of each result as it comes.
+
+    Returns:
+        A result per item, in catalog order; failures carry their reason.
+
+    Raises:
+        OutputError: ``out`` cannot be made, or another batch is writing into it.
+        Cancelled: Interrupted (Ctrl-C); renders under way leave nothing behind.
+    """
+    out = Path(os.path.abspath(out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot make {out}: {exc.strerror or exc}") from exc
+    started = time.perf_counter()
+    with _locked(out):
+        sweep(out)
+        results: list[ItemResult | None] = [None] * len(catalog.items)
+        todo: dict[int, tuple[RenderRequest, Path, str]] = {}
+        finished = 0
+        total = len(catalog.items)
+
+        def done(i: int, result: ItemResult) -> None:
+            nonlocal finished
+            results[i] = result
+            finished += 1
+            if on_done is not None:
+                on_done(result, finished, total)
+
+        for p in prepare(catalog, out, force=force):
+            if p.action == "failed":
+                done(p.index, ItemResult(p.label, "failed", reason=p.reason))
+            elif p.action == "reuse":
+                done(p.index, ItemResult(p.label, "reused", p.folder, p.key, p.reason))
+            else:
+                assert p.request is not None and p.folder is not None and p.key is not None
+                todo[p.index] = (p.request, p.folder, p.key)
+        if todo:
+            pool = executor or local_executor(min(jobs or default_jobs(), len(todo)))
+            own = executor is None
+            futures: dict[Future[RenderStats], int] = {}
+            try:
+                for i, (request, folder, _) in todo.items():
+                    cache = os.fspath(cache_dir) if cache_dir else None
+                    futures[pool.submit(render_one, request, os.fspath(folder), cache)] = i
+                for future in as_completed(futures):
+                    i = futures[future]
+                    request, folder, key = todo[i]
+                    label = catalog.items[i].label
+                    try:
+                        stats = future.result()
+                    except AcuvoiceError as exc:
+                        done(i, ItemResult(label, "failed", folder, key, str(exc)))
+                    except Exception as exc:  # a worker that died, a bug: this render only
+                        why = f"{type(exc).__name__}: {exc}"
+                        done(i, ItemResult(label, "failed", folder, key, why))
+                    else:
+                        done(i, ItemResult(label, "rendered", folder, key, stats=stats))
+            except KeyboardInterrupt:
+                for f in futures:
+                    f.cancel()
+                if own:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                sweep(out)
+                raise Cancelled("the batch was interrupted; run it again to finish") from None
+            finally:
+                if own:
+                    pool.shutdown(wait=True, cancel_futures=True)
+    return BatchReport(tuple(r for r in results if r is not None), time.perf_counter() - started)
