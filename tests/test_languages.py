@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from collections.abc import Iterator
 from importlib import resources
@@ -31,6 +32,7 @@ from acuvoice.phrases import (
 from acuvoice.points import i18n
 from acuvoice.points.library import PointLibrary, builtin_library
 from acuvoice.routine.loader import builtin_languages, builtin_routines, load_routine
+from acuvoice.routine.model import Step
 from acuvoice.timeline import EventKind, Timeline, timing_violations
 from tests.conftest import WriteRoutine
 
@@ -353,6 +355,64 @@ def test_a_session_leaving_points_out_says_so_in_its_language(
 BUILTIN_TRANSLATIONS = [
     (tag, name) for tag in LANGUAGES if tag in builtin_languages() for name in builtin_routines(tag)
 ]
+
+
+#: The English built-in routines translated into Spanish, French and German (each into all
+#: three); the others are in English only for now.
+TRANSLATED = (
+    "calm-and-sleep",
+    "desk-break",
+    "lower-back-pain",
+    "nausea",
+    "neck-and-shoulders",
+    "stress-and-anxiety",
+    "tension-headache",
+)
+
+
+@pytest.mark.parametrize("tag", LANGUAGES)
+def test_the_translated_builtins_are_english_ones_and_all_of_them_are_listed(tag: str) -> None:
+    assert set(builtin_routines(tag)) <= set(builtin_routines())
+    assert sorted(builtin_routines(tag)) == sorted(TRANSLATED)
+
+
+def test_an_english_builtin_is_translated_into_every_language_or_none() -> None:
+    everywhere = sorted(["en", *LANGUAGES])
+    for name in builtin_routines():
+        assert builtin_languages(name) in (["en"], everywhere), name
+    assert {n for n in builtin_routines() if builtin_languages(n) == everywhere} == set(TRANSLATED)
+
+
+def _shape(step: Step) -> tuple[object, ...]:
+    """What a step does, without its words (text, title, say) or where it was written."""
+    words = ("text", "title", "say", "origin")
+    done = tuple(
+        (f.name, getattr(step, f.name)) for f in dataclasses.fields(step) if f.name not in words
+    )
+    return type(step).__name__, done, getattr(step, "say", None) is not None
+
+
+@pytest.mark.parametrize(("tag", "name"), BUILTIN_TRANSLATIONS)
+def test_each_translated_builtin_routine_mirrors_the_english_one(
+    tag: str, name: str, library: PointLibrary
+) -> None:
+    routine = load_routine(builtin_routines(tag)[name], library=library)
+    english = load_routine(builtin_routines()[name], library=library)
+    # Step for step the same actions, points, options, timings and profile gates (an
+    # `include` of the translated closing expands to the same steps as the English one).
+    assert [_shape(s) for s in routine.steps] == [_shape(s) for s in english.steps]
+    assert [f.path for f in routine.files] == [f.path for f in english.files]
+    for key in ("target_ms", "max_hold_ms", "sound", "voice", "loudness_lufs", "safety_notice"):
+        assert getattr(routine, key) == getattr(english, key), key
+    assert routine.cautions == english.cautions
+    assert [p.code for p in routine.points] == [p.code for p in english.points]
+    assert routine.sources[: len(english.sources)] == english.sources
+    assert set(english.tags) <= set(routine.tags)
+    # Every sentence written in the routine is in the routine's language.
+    for ours, theirs in zip(routine.steps, english.steps, strict=True):
+        for key in ("text", "say"):
+            if getattr(theirs, key, None):
+                assert getattr(ours, key) != getattr(theirs, key), ours.origin
 
 
 @pytest.mark.parametrize(("tag", "name"), BUILTIN_TRANSLATIONS)
