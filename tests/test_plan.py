@@ -277,7 +277,7 @@ def test_cli_prints_the_routine_without_output(run: Run, tmp_path: Path) -> None
         ),
         (["--for", "sleep", "--avoid", "pregnant"], "unknown condition 'pregnant'"),
         (["--for", "sleep", "--days", "42"], "-o FOLDER"),
-        (["--for", "sleep", "--language", "de"], "in en only"),
+        (["--for", "sleep", "--language", "de"], "in en only so far"),
         (["--for", "sleep", "--minutes", "1"], "--minutes"),
     ],
 )

@@ -15,14 +15,23 @@ from acuvoice.schema import routine_json_schema
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file."
 )
-def command(output: Path | None) -> None:
+@click.option(
+    "--catalog", is_flag=True, help="The schema of catalog files (`acuvoice batch`) instead."
+)
+def command(output: Path | None, catalog: bool) -> None:
     """Print the JSON Schema of the routine format, for editor autocompletion.
 
     \b
     With VS Code's YAML extension, save it and add to the top of a routine:
       # yaml-language-server: $schema=acuvoice-routine.schema.json
     """
-    text = json.dumps(routine_json_schema(), indent=2) + "\n"
+    if catalog:
+        from acuvoice.batch import catalog_json_schema
+
+        schema = catalog_json_schema()
+    else:
+        schema = routine_json_schema()
+    text = json.dumps(schema, indent=2) + "\n"
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -88,7 +88,7 @@ def plan_content(language: str = "en") -> PlanContent:
     primary = language.split("-")[0].lower()
     if primary not in PLAN_LANGUAGES:
         raise UsageError(
-            f"`acuvoice plan` writes routines in {', '.join(PLAN_LANGUAGES)} only so far, not "
+            f"personal routines are built in {', '.join(PLAN_LANGUAGES)} only so far, not "
             f"{language!r}; build one in English and translate its texts, or use a built-in "
             "routine in that language"
         )
