@@ -330,7 +330,9 @@ class PlanOut(BaseModel):
     title: str
     points: list[str] = Field(description="the codes pressed, in session order")
     names: dict[str, str] = Field(description="each point's name, by code")
-    holds_ms: list[int] = Field(description="the fitted holds in session order (ms, at 150 words a minute)")
+    holds_ms: list[int] = Field(
+        description="the fitted holds in session order (ms, at 150 words a minute)"
+    )
     left_out: list[LeftOutOut]
     lines: list[str] = Field(description="a short account: points, holds, what was left out")
 
