@@ -364,6 +364,91 @@ def test_bad_requests_are_422_with_their_place(
     assert list((client.app.inner.state.runner.results).iterdir()) == []  # type: ignore[attr-defined]
 
 
+def test_plan_options_list_concerns_levels_and_minutes(client: TestClient) -> None:
+    options = client.get("/api/plan/options").json()
+    concerns = {c["id"]: c["description"] for c in options["concerns"]}
+    assert {"back", "stress", "sleep"} <= set(concerns) and concerns["back"]
+    assert [lv["id"] for lv in options["levels"]][:1] == ["beginner"]
+    assert all(lv["description"] for lv in options["levels"])
+    assert (options["min_minutes"], options["max_minutes"], options["max_concerns"]) == (3, 90, 3)
+    assert options["languages"] == ["en"]
+
+
+def test_a_plan_is_a_routine_the_page_can_render(client: TestClient) -> None:
+    answer = client.post("/api/plan", json={"concerns": ["back", "stress"], "minutes": 20})
+    assert answer.status_code == 200, answer.text
+    built = answer.json()
+    assert built["title"] == "Lower back and stress"
+    # The YAML is a valid routine whose own points, title and length are the ones reported.
+    assert client.post("/api/validate", content=built["yaml"]).json()["ok"] is True
+    described = client.post(
+        "/api/describe", content=built["yaml"], headers={"content-type": "text/plain"}
+    ).json()
+    assert described["title"] == built["title"] and described["target_ms"] == 20 * 60_000
+    assert described["points"] == built["points"] and "BL23" in built["points"]
+    assert set(built["names"]) == set(built["points"]) and built["names"]["BL23"] == "Shenshu"
+    assert built["left_out"] == [] and built["lines"][0].startswith("Lower back and stress")
+    # Conditions leave points out, each with its reason.
+    veins = client.post(
+        "/api/plan", json={"concerns": ["back"], "minutes": 15, "avoid": ["varicose-veins"]}
+    ).json()
+    assert veins["left_out"] and all(
+        lo["why"] and lo["code"] not in veins["points"] for lo in veins["left_out"]
+    )
+
+
+def test_a_plan_that_cannot_be_made_says_why_and_offers_one_that_can(client: TestClient) -> None:
+    asked = {"concerns": ["back", "stress"], "minutes": 20, "avoid": ["pregnancy"]}
+    refused = client.post("/api/plan", json=asked)
+    assert refused.status_code == 422
+    answer = refused.json()
+    assert answer["kind"] == "unsuitable" and "pregnancy" in answer["detail"]
+    offer = answer["offer"]
+    assert offer == {
+        "concerns": ["stress"],
+        "minutes": 20,
+        "avoid": ["pregnancy"],
+        "level": "beginner",
+    }
+    # The offer does build.
+    assert client.post("/api/plan", json=offer).status_code == 200
+    # A concern alone that cannot be made still gets an offer of another concern.
+    alone = client.post("/api/plan", json={**asked, "concerns": ["back"]}).json()
+    assert alone["offer"] and alone["offer"]["concerns"] != ["back"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "words"),
+    [
+        ({"concerns": ["bak"], "minutes": 20}, "did you mean 'back'"),
+        ({"concerns": ["back"], "minutes": 20, "avoid": ["pregnacy"]}, "pregnancy"),
+        ({"concerns": ["back"], "minutes": 20, "level": "expert"}, "expert"),
+        ({"concerns": ["back"], "minutes": 2}, "3 to 90 minutes"),
+        ({"concerns": ["back"], "minutes": 20, "language": "es"}, "'es'"),
+    ],
+)
+def test_bad_plan_answers_are_422_in_plain_words(
+    client: TestClient, sent: dict[str, Any], words: str
+) -> None:
+    answer = client.post("/api/plan", json=sent)
+    assert answer.status_code == 422, answer.text
+    assert words in answer.json()["detail"]
+    assert answer.json().get("offer") is None
+
+
+def test_a_bad_plan_body_is_422(client: TestClient) -> None:
+    for sent in (
+        {"minutes": 20},
+        {"concerns": ["back"], "minutes": "twenty"},
+        {"concerns": "back", "minutes": 20},
+        {"concerns": ["back"], "minutes": 20, "days": 7},
+        {"concerns": ["x" * 41], "minutes": 20},
+    ):
+        answer = client.post("/api/plan", json=sent)
+        assert answer.status_code == 422, sent
+        assert isinstance(answer.json()["detail"], list), sent
+
+
 def test_request_fields_that_could_name_files_are_refused(client: TestClient) -> None:
     for extra in (
         {"cues": "../../etc"},

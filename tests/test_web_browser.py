@@ -654,3 +654,100 @@ def test_own_routine_keeps_its_own_language(page: Page, console: Log, server: st
     assert set(voice_options(page)[1:]) == voices_speaking(server, "de")
     assert page.input_value("#language") == "es"
     console.assert_clean()
+
+
+# -- 7. build my session ----------------------------------------------------------------------
+
+
+def test_build_my_session_loads_it_and_offers_what_can_be_made(
+    page: Page, console: Log, server: str
+) -> None:
+    page.goto(f"{server}/")
+    page.wait_for_selector("#build:not([hidden]) input[name=concern][value=back]")
+    # Every concern and level the API offers is on the form, each with a label.
+    options = get_json(f"{server}/api/plan/options")
+    concerns = page.locator("#build-concerns input[name=concern]")
+    assert concerns.evaluate_all("bs => bs.map(b => b.value)") == [
+        c["id"] for c in options["concerns"]
+    ]
+    assert page.locator("#build-concerns label").count() == len(options["concerns"])
+    assert "one to three" in page.inner_text("#build-concerns-note")
+    levels = page.locator("#build-level option").evaluate_all("os => os.map(o => o.value)")
+    assert levels == [lv["id"] for lv in options["levels"]]
+    assert page.inner_text("#build-level-note") == options["levels"][0]["description"]
+    assert page.locator("#build-avoid input[value=pregnancy]").count() == 1
+    assert page.is_hidden("#build-language")
+    page.locator("#build").screenshot(path=str(artifacts() / "8-build-form.png"))
+
+    # Back and stress, 20 minutes: the routine the API builds is the session.
+    page.check("#build-concerns input[value=back]")
+    page.check("#build-concerns input[value=stress]")
+    page.select_option("#build-minutes", "20")
+    expected = get_json(
+        f"{server}/api/plan", {"concerns": ["back", "stress"], "minutes": 20, "level": "beginner"}
+    )
+    page.click("#build-go")
+    page.wait_for_selector("#build-result:not([hidden])")
+    assert page.inner_text("#build-result-h") == "Lower back and stress"
+    assert "Lower back and stress" in page.inner_text("#build-status")
+    shown = page.locator("#build-points li").all_inner_texts()
+    assert [line.split()[0] for line in shown] == expected["points"]
+    assert page.inner_text("#build-summary") == expected["lines"][0]
+    # It goes the way of one's own routine: into the editor, checked, then Options and Listen.
+    assert page.input_value("#yaml") == expected["yaml"]
+    assert page.is_checked("#gallery input[value='__own__']")
+    wait_until(
+        lambda: "Lower back and stress" in page.inner_text("#options-for"), 15, "the options"
+    )
+    assert page.is_visible("#go")
+    wait_until(lambda: page.is_enabled("#play"), 15, "Play")
+    # Its own length (target: 20m), once the range is known.
+    wait_until(lambda: page.inner_text("#length-out").startswith("20 min"), 15, "its length")
+    page.locator("#build-result").scroll_into_view_if_needed()
+    shot(page, "9-build-result.png", full_page=True)
+
+    # With pregnancy no back session is made: the reason, and a button for what can be.
+    page.check("#build-avoid input[value=pregnancy]")
+    page.click("#build-go")
+    page.wait_for_selector("#build-refusal:not([hidden])")
+    refusal = page.inner_text("#build-refusal-text")
+    assert "pregnancy" in refusal and "stress" in refusal
+    assert page.get_attribute("#build-refusal-text", "role") == "alert"
+    assert page.is_hidden("#build-result")
+    offer = page.locator("#build-offer")
+    assert offer.is_visible() and offer.inner_text().startswith("Build that instead")
+    # The refused build left the loaded session alone.
+    assert page.input_value("#yaml") == expected["yaml"]
+    page.locator("#build").screenshot(path=str(artifacts() / "10-build-refused.png"))
+
+    offer.click()
+    page.wait_for_selector("#build-result:not([hidden])")
+    assert page.is_hidden("#build-refusal")
+    assert page.is_checked("#build-concerns input[value=stress]")
+    assert not page.is_checked("#build-concerns input[value=back]")
+    assert page.is_checked("#build-avoid input[value=pregnancy]")
+    stress = get_json(
+        f"{server}/api/plan", {"concerns": ["stress"], "minutes": 20, "avoid": ["pregnancy"]}
+    )
+    assert page.inner_text("#build-result-h") == stress["title"]
+    assert page.evaluate("() => document.activeElement.id") == "build-result-h"
+    left_out = page.locator("#build-left-out-list li").all_inner_texts()
+    assert [line.split()[0] for line in left_out] == [lo["code"] for lo in stress["left_out"]]
+    wait_until(lambda: page.input_value("#yaml") == stress["yaml"], 10, "the new routine")
+    wait_until(lambda: stress["title"] in page.inner_text("#options-for"), 15, "the options")
+    # Built for pregnancy, it is rendered for pregnancy too.
+    assert page.is_checked("#conditions input[value=pregnancy]")
+    wait_until(lambda: page.is_enabled("#play"), 15, "Play")
+    console.assert_clean()
+
+
+def test_build_my_session_says_it_is_english_only(page: Page, console: Log, server: str) -> None:
+    page.goto(f"{server}/")
+    page.wait_for_selector("#build:not([hidden])")
+    page.select_option("#language", "es")
+    wait_until(lambda: page.is_visible("#build-language"), 10, "the English-only note")
+    note = page.inner_text("#build-language")
+    assert "English only" in note and "Español" in note
+    page.select_option("#language", "en")
+    wait_until(lambda: page.is_hidden("#build-language"), 10, "the note to go")
+    console.assert_clean()

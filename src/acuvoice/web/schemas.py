@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from acuvoice.app import (
     CoverChoice,
     OutputChoices,
+    PlanRequest,
     RenderRequest,
     RoutineRef,
     SessionOptions,
@@ -288,3 +289,99 @@ class JobOut(BaseModel):
     warnings: list[str]
     live: bool
     stream_url: str
+
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class PlanBody(BaseModel):
+    """``POST /api/plan``: what a listener asks a personal session for.
+
+    The plan builder checks the answers (how many concerns, which conditions, the minutes'
+    bounds) and says in plain words what is wrong; this shape only keeps bodies small.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    concerns: list[Name] = Field(
+        ..., max_length=10, description="topic ids (GET /api/plan/options), one to three"
+    )
+    minutes: int = Field(..., description="the session's length in whole minutes")
+    avoid: list[Name] = Field(
+        default_factory=list, max_length=20, description="conditions (GET /api/conditions)"
+    )
+    level: Name = Field("beginner", description="a level from GET /api/plan/options")
+    language: Name = Field("en", description="the routine's language (English only so far)")
+
+
+class LeftOutOut(BaseModel):
+    """A point a concern uses that the plan leaves out, and why."""
+
+    code: str
+    name: str
+    why: str
+
+
+class PlanOut(BaseModel):
+    """``POST /api/plan``: the routine built, as YAML to render like pasted YAML, and an
+    account of it for people."""
+
+    yaml: str = Field(description="the routine's YAML (commented); render it as `yaml`")
+    title: str
+    points: list[str] = Field(description="the codes pressed, in session order")
+    names: dict[str, str] = Field(description="each point's name, by code")
+    holds_ms: list[int] = Field(
+        description="the fitted holds in session order (ms, at 150 words a minute)"
+    )
+    left_out: list[LeftOutOut]
+    lines: list[str] = Field(description="a short account: points, holds, what was left out")
+
+
+class PlanAnswersOut(BaseModel):
+    """Answers that do make a session."""
+
+    concerns: list[str]
+    minutes: int
+    avoid: list[str]
+    level: str
+
+
+class PlanRefusedOut(BaseModel):
+    """``422`` from ``POST /api/plan``: why no session is made, and what can be made."""
+
+    detail: str
+    kind: str | None = Field(
+        None,
+        description="unsuitable, too-short, too-long or no-points; null for other bad answers",
+    )
+    offer: PlanAnswersOut | None = Field(None, description="answers that do make a session")
+    problems: list[ProblemOut] = []
+
+
+class ChoiceOut(BaseModel):
+    """One choice of the plan form, with what it means."""
+
+    id: str
+    description: str
+
+
+class PlanOptionsOut(BaseModel):
+    """``GET /api/plan/options``: what the plan form offers."""
+
+    concerns: list[ChoiceOut]
+    max_concerns: int
+    levels: list[ChoiceOut]
+    min_minutes: int
+    max_minutes: int
+    languages: list[str] = Field(description="the languages plans are written in")
+
+
+def to_plan_request(body: PlanBody) -> PlanRequest:
+    """The plan request for ``body`` (one routine, not a practice plan)."""
+    return PlanRequest(
+        concerns=tuple(body.concerns),
+        minutes=body.minutes,
+        avoid=tuple(body.avoid),
+        level=body.level,
+        language=body.language,
+    )

@@ -37,6 +37,7 @@ from acuvoice.audio.cues import synthesize_cue_set
 from acuvoice.engines.registry import engine_names, get_engine
 from acuvoice.errors import AcuvoiceError, RoutineError, UsageError
 from acuvoice.phrases import load_catalog
+from acuvoice.plan import MAX_CONCERNS, MAX_MINUTES, MIN_MINUTES, PLAN_LANGUAGES, PlanError
 from acuvoice.points.library import builtin_library
 from acuvoice.routine.loader import BUILTIN_LANGUAGE, builtin_languages, builtin_routines
 from acuvoice.routine.model import AMBIENCES, CUE_SETS
@@ -45,16 +46,24 @@ from acuvoice.web.executor import ProcessPerTaskExecutor, default_workers
 from acuvoice.web.jobs import TERMINAL, JobRunner, JobState, JobView, QueueFull, UnknownJob
 from acuvoice.web.schemas import (
     AcceptedOut,
+    ChoiceOut,
     EngineOut,
     FileOut,
     JobOut,
     LanguageOut,
+    LeftOutOut,
+    PlanAnswersOut,
+    PlanBody,
+    PlanOptionsOut,
+    PlanOut,
+    PlanRefusedOut,
     ProblemOut,
     RangeOut,
     RenderBody,
     RoutineOut,
     ValidateOut,
     VoiceOut,
+    to_plan_request,
     to_request,
 )
 from acuvoice.web.worker import range_task, timeline_task
@@ -382,6 +391,21 @@ def create_app(settings: Settings) -> Any:
             )
         if isinstance(exc, UnknownJob):
             return JSONResponse({"detail": str(exc), "problems": []}, status_code=404)
+        if isinstance(exc, PlanError):
+            offer = exc.offer
+            refused = PlanRefusedOut(
+                detail=str(exc),
+                kind=exc.kind,
+                offer=None
+                if offer is None
+                else PlanAnswersOut(
+                    concerns=list(offer.concerns),
+                    minutes=offer.minutes,
+                    avoid=list(offer.avoid),
+                    level=offer.level,
+                ),
+            )
+            return JSONResponse(refused.model_dump(), status_code=422)
         detail = "the routine has problems" if isinstance(exc, RoutineError) else str(exc)
         problems = [p.model_dump() for p in problems_of(exc)]
         return JSONResponse({"detail": detail, "problems": problems}, status_code=422)
@@ -525,6 +549,47 @@ def create_app(settings: Settings) -> Any:
             {"id": c.id, "spoken": c.spoken, "description": c.description}
             for c in library.conditions.values()
         ]
+
+    # -- a session of one's own ------------------------------------------------------------------
+
+    @api.get("/api/plan/options", summary="What a personal session can be built for")
+    def plan_options() -> PlanOptionsOut:
+        return PlanOptionsOut(
+            concerns=[
+                ChoiceOut(id=t.id, description=t.description) for t in library.topics.values()
+            ],
+            max_concerns=MAX_CONCERNS,
+            levels=[ChoiceOut(id=k, description=v) for k, v in app.plan_levels("en").items()],
+            min_minutes=MIN_MINUTES,
+            max_minutes=MAX_MINUTES,
+            languages=list(PLAN_LANGUAGES),
+        )
+
+    @api.post(
+        "/api/plan",
+        summary="Build a personal routine from the point library",
+        description=(
+            "The routine `acuvoice plan` builds for these answers: concerns (topics from "
+            "`GET /api/plan/options`), minutes, conditions to avoid (`GET /api/conditions`) "
+            "and a level. Render its `yaml` like pasted YAML. When no session can be made, a "
+            "422 says why, with `kind` and, when there is one, an `offer` of answers that do "
+            "make a session."
+        ),
+        responses={422: {"model": PlanRefusedOut, "description": "no session for these answers"}},
+    )
+    def build_plan(body: PlanBody) -> PlanOut:
+        outcome = checked(lambda: app.plan(to_plan_request(body), library=library))
+        built = outcome.routine
+        assert built is not None  # one routine: the body asks for no days
+        return PlanOut(
+            yaml=outcome.text,
+            title=built.routine.title,
+            points=list(built.points),
+            names={code: library.get(code).name for code in built.points if code in library},
+            holds_ms=list(built.holds_ms),
+            left_out=[LeftOutOut(code=lo.code, name=lo.name, why=lo.why) for lo in built.left_out],
+            lines=list(outcome.lines),
+        )
 
     @api.get("/api/sounds", summary="Cue sets and ambience beds, with previews")
     def sounds() -> dict[str, list[dict[str, str]]]:

@@ -3,8 +3,9 @@
 export const TERMINAL = new Set(["done", "failed", "cancelled"]);
 
 export class ApiError extends Error {
-  constructor(message, { status = 0, problems = [], retryAfter = null } = {}) {
+  constructor(message, { status = 0, problems = [], retryAfter = null, body = null } = {}) {
     super(message);
+    this.body = body; // the answer's JSON, when it had one
     this.name = "ApiError";
     this.status = status;
     this.problems = problems;
@@ -56,6 +57,7 @@ async function call(method, url, { json, text, signal } = {}) {
       status: response.status,
       problems: (body && Array.isArray(body.problems) && body.problems) || [],
       retryAfter: Number.isFinite(retry) && retry > 0 ? retry : null,
+      body,
     });
   }
   return response;
@@ -72,6 +74,8 @@ export const api = {
   voices: () => json("GET", "/api/voices"),
   sounds: () => json("GET", "/api/sounds"),
   conditions: () => json("GET", "/api/conditions"),
+  planOptions: () => json("GET", "/api/plan/options"),
+  plan: (body) => json("POST", "/api/plan", { json: body }),
   validate: (text, signal) => json("POST", "/api/validate", { text, signal }),
   range: (body, exact, signal) => json("POST", `/api/range?exact=${exact}`, { json: body, signal }),
   timeline: (body, signal) => json("POST", "/api/timeline", { json: body, signal }),

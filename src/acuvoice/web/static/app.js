@@ -1,6 +1,7 @@
 // The listening page: choose a session, set it up, render it, listen to it and download it.
 
 import { ApiError, TERMINAL, api, followRender } from "./api.js";
+import { PlanForm } from "./build.js";
 import { Editor } from "./editor.js";
 import { bytes, length, list, spokenLength, timeLeft } from "./format.js";
 import { Player } from "./player.js";
@@ -58,6 +59,7 @@ const player = new Player({
 });
 
 let editor = null;
+let planForm = null;
 
 // -- start ------------------------------------------------------------------------------------
 
@@ -67,12 +69,15 @@ async function init() {
   let voices;
   let sounds;
   let languages;
+  let planOptions;
   try {
-    [languages, conditions, voices, sounds] = await Promise.all([
+    [languages, conditions, voices, sounds, planOptions] = await Promise.all([
       api.languages().catch(() => []),
       api.conditions(),
       api.voices(),
       api.sounds(),
+      // Without it the page still plays sessions; the form stays hidden.
+      api.planOptions().catch(() => null),
     ]);
     state.languages = languages.length ? languages : [{ tag: ENGLISH, name: "English" }];
     state.language = preferredLanguage();
@@ -106,6 +111,10 @@ async function init() {
     ownChecked,
   );
   wire();
+  if (planOptions) {
+    planForm = new PlanForm(planOptions, conditions, loadPlan);
+    planForm.showLanguage(state.language, languageName(state.language));
+  }
   const wanted = new URLSearchParams(window.location.search).get("routine");
   const first = routines.find((r) => r.name === wanted);
   if (first) choose(first.name);
@@ -228,6 +237,7 @@ async function changeLanguage(tag) {
   if (generation !== languageGeneration) return;
   $("load-error").hidden = true;
   state.language = tag;
+  if (planForm) planForm.showLanguage(tag, languageName(tag));
   state.routines = routines;
   buildGallery();
   if (state.source && state.source !== OWN) {
@@ -405,9 +415,25 @@ async function copyBuiltin() {
     return;
   }
   state.beforeCopy = editor.text;
+  $("undo-copy").textContent = "Undo the copy";
   $("undo-copy").hidden = !state.beforeCopy.trim();
   editor.setText(text);
   $("yaml").focus();
+}
+
+/** A built session goes the way of a pasted routine: into the editor, checked, described,
+ * then Options and Listen, with the conditions it was built for ticked. */
+function loadPlan(built, answers) {
+  for (const box of document.querySelectorAll("input[name=avoid]")) {
+    box.checked = answers.avoid.includes(box.value);
+  }
+  if (editor.text !== built.yaml) {
+    state.beforeCopy = editor.text;
+    $("undo-copy").textContent = "Put back what was in the editor";
+    $("undo-copy").hidden = !state.beforeCopy.trim();
+  }
+  choose(OWN);
+  editor.setText(built.yaml);
 }
 
 // -- options ----------------------------------------------------------------------------------
