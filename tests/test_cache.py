@@ -93,3 +93,45 @@ def test_two_renders_at_once_share_the_cache(tmp_path: Path) -> None:
     assert len(entries) >= 30 and not list((tmp_path / "cache").rglob("*.part"))
     cache = SynthesisCache(tmp_path / "cache")
     assert all(cache.get(p.stem) is not None for p in entries)
+
+
+class _SlowEngine:
+    """The fake engine, slowed down and counting its syntheses in a file."""
+
+    def __init__(self, log: Path) -> None:
+        from acuvoice.engines.fake import FakeEngine
+
+        self.inner = FakeEngine()
+        self.name = self.inner.name
+        self.log = log
+
+    def fingerprint(self, voice: object) -> str:
+        return self.inner.fingerprint(voice)  # type: ignore[arg-type]
+
+    def synthesize(self, text: str, voice: object, rate: float) -> Clip:
+        import time
+
+        with self.log.open("a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        time.sleep(0.5)
+        return self.inner.synthesize(text, voice, rate)  # type: ignore[arg-type]
+
+
+def _speak(root: str, log: str) -> int:
+    from acuvoice.engines.fake import FakeEngine
+    from acuvoice.speech import Speech
+
+    engine = _SlowEngine(Path(log))
+    voice = FakeEngine().voices()[0]
+    speech = Speech(engine, voice, 1.0, cache=SynthesisCache(Path(root)))  # type: ignore[arg-type]
+    return speech.clip("Press now, and hold for thirty seconds.").samples.shape[1]
+
+
+def test_two_processes_needing_one_phrase_synthesize_it_once(tmp_path: Path) -> None:
+    import multiprocessing
+
+    log = tmp_path / "syntheses.log"
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        lengths = pool.starmap(_speak, [(str(tmp_path / "cache"), str(log))] * 2)
+    assert lengths[0] == lengths[1] > 0
+    assert len(log.read_text().splitlines()) == 1  # the second waited and found the clip

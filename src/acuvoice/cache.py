@@ -10,10 +10,12 @@ beside it as a sidecar, written the same way.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +74,30 @@ class SynthesisCache:
             ensure_ascii=False,
         )
         return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+    @contextlib.contextmanager
+    def claim(self, key: str) -> Iterator[None]:
+        """Hold the right to synthesize ``key``: processes sharing this cache (a batch's
+        workers, the web server's) that need the same phrase at once take turns, so the
+        second finds the first one's entry instead of synthesizing it again.
+
+        One lock file per shard of 256 (``speech/<xx>/.lock``), held only while a phrase
+        is synthesized. Where the lock cannot be taken (a read-only cache, a file system
+        without ``flock``) the phrase is simply synthesized: correctness never depends on it.
+        """
+        lock = self.path(key).parent / ".lock"
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError:
+            yield
+            return
+        try:
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
     def path(self, key: str) -> Path:
         """Where the entry for ``key`` lives."""

@@ -67,26 +67,19 @@ class Speech:
             self.engine.name, self._fingerprint, self.voice.id, self.rate, text
         )
         clip = self.cache.get(key) if self.cache else None
-        if clip is not None and text not in self._lengths:
+        if clip is None and self.cache is not None and not self._keep_all:
+            # Another process may be synthesizing the same phrase right now: wait for it,
+            # then look again.
+            with self.cache.claim(key):
+                clip = self.cache.get(key)
+                if clip is None:
+                    clip = self._synthesize(text, key)
+                elif text not in self._lengths:
+                    self.from_cache += 1
+        elif clip is None:
+            clip = self._synthesize(text, key)
+        elif text not in self._lengths:
             self.from_cache += 1
-        if clip is None:
-            raw = self.engine.synthesize(text, self.voice, self.rate)
-            trimmed = trim_silence(raw.samples, raw.sample_rate)
-            if trimmed.shape[1] == 0:
-                raise EngineError(f"{self.engine.name} produced only silence for {text!r}")
-            # Quantized exactly as the cache stores it, so a first and a cached render match bit for bit.
-            clip = Clip(quantize16(trimmed), raw.sample_rate)
-            self.synthesized += 1
-            if self.cache is not None and not self._keep_all:
-                why = self.cache.put(key, clip)
-                if why is not None:
-                    self._keep_all = True
-                    if self.warn is not None:
-                        self.warn(
-                            f"the speech cache in {self.cache.root} cannot be written ({why}); "
-                            "this run keeps its clips in memory, and the next one will "
-                            "synthesize them again"
-                        )
         self._lengths[text] = clip.duration_ms
         # Keep only recent clips in memory (phrases like "Press now." repeat); the disk cache
         # holds the rest, so memory does not grow with the length of the session. Without a
@@ -94,6 +87,27 @@ class Speech:
         self._recent[text] = clip
         if self.cache is not None and not self._keep_all and len(self._recent) > RECENT_CLIPS:
             self._recent.popitem(last=False)
+        return clip
+
+    def _synthesize(self, text: str, key: str) -> Clip:
+        """Synthesize, trim and quantize ``text``, and keep it in the cache."""
+        raw = self.engine.synthesize(text, self.voice, self.rate)
+        trimmed = trim_silence(raw.samples, raw.sample_rate)
+        if trimmed.shape[1] == 0:
+            raise EngineError(f"{self.engine.name} produced only silence for {text!r}")
+        # Quantized exactly as the cache stores it, so a first and a cached render match bit for bit.
+        clip = Clip(quantize16(trimmed), raw.sample_rate)
+        self.synthesized += 1
+        if self.cache is not None and not self._keep_all:
+            why = self.cache.put(key, clip)
+            if why is not None:
+                self._keep_all = True
+                if self.warn is not None:
+                    self.warn(
+                        f"the speech cache in {self.cache.root} cannot be written ({why}); "
+                        "this run keeps its clips in memory, and the next one will "
+                        "synthesize them again"
+                    )
         return clip
 
     def measure(self, text: str) -> int:
