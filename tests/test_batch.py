@@ -168,3 +168,37 @@ def test_schema_of_catalogs(run: Run) -> None:
     schema = json.loads(out)
     assert schema["title"] == "acuvoice catalog"
     assert "routines" in schema["required"]
+
+
+def test_ctrl_c_in_the_middle_then_a_rerun_renders_only_what_is_missing(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    catalog = write(tmp_path, CATALOG.replace("[6m, 7m]", "[6m, 7m, 8m]"))
+    exe = Path(sys.executable).with_name("acuvoice")
+    env = {**os.environ, "ACUVOICE_CACHE_DIR": str(tmp_path / "cache")}
+    command = [str(exe), "batch", str(catalog), "-o", "out", "--jobs", "1"]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        cwd=tmp_path, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(tmp_path.glob("out/*/manifest.json")):
+        time.sleep(0.05)
+    time.sleep(1.0)  # the next render is under way
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    done = list(tmp_path.glob("out/*/manifest.json"))
+    assert 1 <= len(done) < 6
+    leftovers = [p for p in tmp_path.glob("out/*/.*")] + [
+        f for f in (tmp_path / "out").iterdir() if f.is_dir() and not any(f.iterdir())
+    ]
+    assert not leftovers, leftovers
+    rerun = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{6 - len(done)} rendered, {len(done)} reused, 0 failed" in rerun.stdout

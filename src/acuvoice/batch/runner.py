@@ -4,7 +4,7 @@ Each render goes into ``OUT/<name>-<key12>/`` (its request's content key), writt
 nothing by :func:`acuvoice.app.render`, with ``manifest.json`` written last: the commit
 marker. A render whose folder holds a manifest with the same key and every file it lists,
 at the size it lists, is reused; anything else is rendered (again). Renders run in worker
-processes, a fresh one per render with one thread each; the executor is any
+processes, one render at a time each, with one thread each; the executor is any
 ``concurrent.futures.Executor``, so a local process pool and a Dask client are
 interchangeable. One failed render does not stop the others.
 """
@@ -17,6 +17,8 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -84,17 +86,24 @@ def default_jobs() -> int:
 
 
 def local_executor(jobs: int) -> ProcessPoolExecutor:
-    """A process pool of ``jobs`` workers, a fresh process per render, one thread each."""
-    return ProcessPoolExecutor(  # type: ignore[call-overload,no-any-return]
+    """A pool of ``jobs`` worker processes, each rendering one session at a time with one
+    thread.
+
+    Workers are forked from this process, which has everything imported, so they start at
+    once; between renders they ignore Ctrl-C (the batch decides what stops), and during a
+    render it interrupts that render, which then leaves nothing behind.
+    """
+    return ProcessPoolExecutor(
         max_workers=jobs,
-        mp_context=multiprocessing.get_context("spawn"),
-        max_tasks_per_child=1,
-        initializer=single_threaded,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=worker_setup,
     )
 
 
-def single_threaded() -> None:
-    """Make a worker process use one thread for numerical work and speech models."""
+def worker_setup() -> None:
+    """Make a worker process use one thread for numerical work and speech models, and
+    ignore Ctrl-C between renders."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
     from acuvoice.engines.registry import _factories
@@ -107,7 +116,16 @@ def single_threaded() -> None:
 def render_one(request: RenderRequest, folder: str, cache_dir: str | None) -> RenderStats:
     """Render one request into ``folder`` (in a worker process) and write its commit marker."""
     started, cpu = time.perf_counter(), time.process_time()
-    outcome = render(request, Path(folder), cache_dir=Path(cache_dir) if cache_dir else None)
+    interruptible = threading.current_thread() is threading.main_thread()
+    if interruptible:  # Ctrl-C stops this render (cleanly) and nothing else
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        outcome = render(request, Path(folder), cache_dir=Path(cache_dir) if cache_dir else None)
+    except KeyboardInterrupt:
+        raise Cancelled("interrupted") from None
+    finally:
+        if interruptible:
+            signal.signal(signal.SIGINT, previous)
     files = list(outcome.files)
     if not request.output.bundle:  # a bundle's own manifest is written last; else write it
         text = json.dumps(outcome.manifest, indent=2, ensure_ascii=False) + "\n"
