@@ -25,7 +25,7 @@ from acuvoice.units import format_ms
 @click.option(
     "--jobs",
     type=click.IntRange(1, 256),
-    help=f"Renders at once, one process each (default: one per core, {default_jobs()} here).",
+    help=f"Renders at once, each in its own worker process (default: one per core, {default_jobs()} here).",
 )
 @click.option("--force", is_flag=True, help="Render everything again, even what is complete.")
 @click.option(
