@@ -28,7 +28,7 @@ from pathlib import Path
 from acuvoice.app import RenderRequest, render, validate
 from acuvoice.app.checks import MANIFEST
 from acuvoice.batch.catalog import Catalog
-from acuvoice.errors import AcuvoiceError, Cancelled, OutputError
+from acuvoice.errors import AcuvoiceError, Cancelled, OutputError, UsageError
 from acuvoice.files import write_text_atomic
 from acuvoice.points.library import builtin_library
 
@@ -106,6 +106,10 @@ def worker_setup() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
+    _one_thread_engines()
+
+
+def _one_thread_engines() -> None:
     from acuvoice.engines.registry import _factories
 
     for factory in _factories().values():
@@ -113,9 +117,47 @@ def worker_setup() -> None:
             factory.threads = 1
 
 
+@contextlib.contextmanager
+def dask_executor(
+    address: str | None = None, scheduler_file: Path | None = None
+) -> Iterator[Executor]:
+    """An executor on an existing Dask distributed cluster (its scheduler's address, or the
+    file a scheduler wrote with ``--scheduler-file``).
+
+    The workers need acuvoice installed and the output and cache folders on a file system
+    they all share. Dask runs a task at least once (a killed worker's task runs again
+    elsewhere); renders are written all or nothing into folders named by their content
+    key, so a second run of one only writes the same files again.
+
+    Raises:
+        UsageError: dask distributed is not installed, or the scheduler cannot be reached.
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError(
+            "running a batch on a Dask cluster needs dask distributed: pip install 'acuvoice[dask]'"
+        ) from None
+    where = address or os.fspath(scheduler_file or "")
+    try:
+        client = Client(
+            address,
+            scheduler_file=os.fspath(scheduler_file) if scheduler_file else None,
+            timeout="20s",
+            set_as_default=False,
+        )
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {where}: {exc}") from None
+    try:
+        yield client.get_executor(pure=False)
+    finally:
+        client.close()
+
+
 def render_one(request: RenderRequest, folder: str, cache_dir: str | None) -> RenderStats:
     """Render one request into ``folder`` (in a worker process) and write its commit marker."""
     started, cpu = time.perf_counter(), time.process_time()
+    _one_thread_engines()
     interruptible = threading.current_thread() is threading.main_thread()
     if interruptible:  # Ctrl-C stops this render (cleanly) and nothing else
         previous = signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -321,4 +363,5 @@ def run_batch(
             finally:
                 if own:
                     pool.shutdown(wait=True, cancel_futures=True)
+        sweep(out)  # what a render killed on the way (a lost worker) left behind
     return BatchReport(tuple(r for r in results if r is not None), time.perf_counter() - started)

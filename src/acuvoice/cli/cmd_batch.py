@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from acuvoice.batch import BatchReport, ItemResult, default_jobs, load_catalog, run_batch
+from acuvoice.batch import (
+    BatchReport,
+    ItemResult,
+    dask_executor,
+    default_jobs,
+    load_catalog,
+    run_batch,
+)
 from acuvoice.batch.runner import prepare
 from acuvoice.errors import RenderError
 from acuvoice.units import format_ms
@@ -32,6 +39,17 @@ from acuvoice.units import format_ms
     "--dry-run", is_flag=True, help="List the renders and what would be done; render nothing."
 )
 @click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run the renders on this Dask cluster (e.g. tcp://10.0.0.5:8786) instead of here; "
+    "OUTPUT and the cache must be on a file system every worker shares.",
+)
+@click.option(
+    "--scheduler-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Like --scheduler, with the file `dask scheduler --scheduler-file` wrote.",
+)
+@click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="The synthesis cache every render shares (default: the user's cache).",
@@ -42,6 +60,8 @@ def command(
     jobs: int | None,
     force: bool,
     dry_run: bool,
+    scheduler: str | None,
+    scheduler_file: Path | None,
     cache_dir: Path | None,
 ) -> None:
     """Render every session CATALOG names: routines x variants, one folder per render.
@@ -62,6 +82,7 @@ def command(
         avoid: [[], [pregnancy]]
     \b
       acuvoice batch catalog.yaml -o sessions --jobs 2
+      acuvoice batch catalog.yaml -o /shared/sessions --scheduler tcp://10.0.0.5:8786
     """
     loaded = load_catalog(catalog, shlex.quote(str(catalog)))
     out = output if output is not None else catalog.with_suffix("")
@@ -77,7 +98,24 @@ def command(
         why = f": {result.reason}" if result.status == "failed" else ""
         click.echo(f"[{finished}/{total}] {result.status:8} {result.label}{took}{why}", err=True)
 
-    report = run_batch(loaded, out, jobs=jobs, force=force, cache_dir=cache_dir, on_done=on_done)
+    if scheduler or scheduler_file:
+        if scheduler and scheduler_file:
+            raise click.UsageError("give --scheduler or --scheduler-file, not both")
+        if jobs is not None:
+            raise click.UsageError("--jobs is for renders here; a Dask cluster has its workers")
+        with dask_executor(scheduler, scheduler_file.absolute() if scheduler_file else None) as ex:
+            report = run_batch(
+                loaded,
+                out,
+                force=force,
+                cache_dir=cache_dir.absolute() if cache_dir else None,
+                executor=ex,
+                on_done=on_done,
+            )
+    else:
+        report = run_batch(
+            loaded, out, jobs=jobs, force=force, cache_dir=cache_dir, on_done=on_done
+        )
     _summary(report)
     if not report.ok:
         raise RenderError(f"{report.count('failed')} of {len(report.results)} renders failed")

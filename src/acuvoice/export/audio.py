@@ -25,6 +25,7 @@ import soundfile as sf
 
 from acuvoice.audio.buffer import Samples
 from acuvoice.errors import ExportError, UsageError
+from acuvoice.procs import tied_to_parent
 from acuvoice.validation import did_you_mean
 
 
@@ -141,7 +142,9 @@ class _FfmpegWriter:
                 *extra, *codec_args, "-f", container, target or str(path)]  # fmt: skip
         # stderr goes to a file, not a pipe: a pipe nobody reads could fill and stall ffmpeg.
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close() or abort()
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=self.log)
+        self.proc = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stderr=self.log, preexec_fn=tied_to_parent()
+        )
 
     def write(self, block: Samples) -> None:
         assert self.proc.stdin is not None
