@@ -144,8 +144,8 @@ def test_toc_chapters_are_the_chapter_steps_to_the_millisecond(back: Timeline) -
     ]
     assert toc[0]["startTime"] == 0 and isinstance(toc[0]["startTime"], int)
     assert toc[3] == {
-        "startTime": 154.85,
-        "endTime": 566.167,
+        "startTime": 145.9,
+        "endTime": 559.567,
         "title": "Points on the lower back",
         "toc": True,
     }
@@ -284,7 +284,7 @@ def test_audacity_labels_format_and_times(back: Timeline) -> None:
         back.of_kind(EventKind.CUE)
     )
     assert set(parsed) == expected
-    assert "154.850000\t566.167000\tPoints on the lower back" in text.splitlines()
+    assert "145.900000\t559.567000\tPoints on the lower back" in text.splitlines()
     assert any(t == "hold BL23 Shenshu (both)" for _, _, t in parsed)
 
 

@@ -78,7 +78,7 @@ DISTINCTIVE_PHRASES = (
     "Before we begin, a few words on safety.",
     "Let your shoulders drop away from your ears.",
     "Rest your fingers on top of the opposite shoulder.",
-    "Make a loose fist.",
+    "Now rest your forearms on your thighs or on a table.",
     "That was the last point.",
     "This is the end of the session.",
 )

@@ -210,7 +210,7 @@ def test_txt_transcript_has_chapter_headings_and_every_phrase(tricky: Timeline) 
 def test_txt_transcript_of_a_builtin(builtin_timelines: dict[str, Timeline]) -> None:
     timeline = builtin_timelines["lower-back-pain"]
     text = format_script(timeline, "txt")
-    assert "\n\n## 2:34 Points on the lower back\n\n" in text
+    assert "\n\n## 2:25 Points on the lower back\n\n" in text
     sections = text.split("\n\n## ")
     assert len(sections) == len(timeline.chapters) + 1
     for chapter, (start, end, _) in zip(timeline.chapters, chapter_spans(timeline), strict=True):
