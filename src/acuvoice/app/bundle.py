@@ -99,6 +99,7 @@ def manifest(
         "generator": f"acuvoice {__version__}",
         "key": key,
         "title": routine.title,
+        "summary": routine.summary,
         "routine": {
             "name": routine.name,
             "sha256": routine_sha256(routine),

@@ -364,4 +364,32 @@ def run_batch(
                 if own:
                     pool.shutdown(wait=True, cancel_futures=True)
         sweep(out)  # what a render killed on the way (a lost worker) left behind
-    return BatchReport(tuple(r for r in results if r is not None), time.perf_counter() - started)
+        report = BatchReport(
+            tuple(r for r in results if r is not None), time.perf_counter() - started
+        )
+        write_index(out, catalog, report)
+    return report
+
+
+#: The batch's index in its output folder: every item in catalog order (feeds number them).
+INDEX_NAME = "batch.json"
+
+
+def write_index(out: Path, catalog: Catalog, report: BatchReport) -> None:
+    """Write ``OUT/batch.json``: the catalog's title and each item's label, status and
+    folder, in catalog order."""
+    data = {
+        "acuvoice_batch": 1,
+        "title": catalog.title,
+        "items": [
+            {
+                "label": r.label,
+                "status": r.status,
+                "folder": r.folder.name if r.folder else None,
+                "key": r.key,
+                **({"reason": r.reason} if r.status == "failed" else {}),
+            }
+            for r in report.results
+        ],
+    }
+    write_text_atomic(out / INDEX_NAME, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -7,6 +7,7 @@ import click
 from acuvoice import __version__
 from acuvoice.cli import (
     cmd_batch,
+    cmd_feed,
     cmd_new,
     cmd_plan,
     cmd_points,
@@ -38,6 +39,7 @@ def cli(debug: bool) -> None:
 for _module in (
     cmd_render,
     cmd_batch,
+    cmd_feed,
     cmd_script,
     cmd_validate,
     cmd_routines,
