@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from acuvoice.batch import BatchReport, is_complete, load_catalog, run_batch
+from acuvoice.batch import BatchReport, dask_executor, is_complete, load_catalog, run_batch
 from tests.support import require
 
 
@@ -209,3 +209,28 @@ def test_a_scheduler_and_two_worker_processes_on_loopback(tmp_path: Path) -> Non
         for p in procs:
             p.kill()
             p.wait()
+
+
+@pytest.mark.slow
+def test_the_web_servers_renders_can_run_on_the_cluster(cluster: object, tmp_path: Path) -> None:
+    from distributed import Client
+    from fastapi.testclient import TestClient
+
+    from acuvoice.web.server import Settings, create_app
+    from tests.test_web_api import SHORT, wait
+
+    assert isinstance(cluster, Client)
+    address = cluster.scheduler.address  # type: ignore[union-attr]
+    with dask_executor(address) as ex:  # what `acuvoice serve --scheduler ADDRESS` makes
+        settings = Settings(data=tmp_path / "data", workers=2, executor=ex)
+        with TestClient(create_app(settings)) as web:
+            answer = web.post(
+                "/api/renders", json={"yaml": SHORT, "engine": "fake", "target": "2m"}
+            )
+            assert answer.status_code == 202, answer.text
+            status = wait(web, answer.json()["id"], timeout=180)
+            assert status["state"] == "done", status
+            files = {f["name"] for f in status["files"]}
+            assert "manifest.json" in files and any(n.endswith(".mp3") for n in files)
+    ran_on = cluster.run(os.getpid)  # type: ignore[no-untyped-call]
+    assert os.getpid() not in ran_on.values()  # the workers are other processes

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from acuvoice.app import RenderRequest, render, validate
 from acuvoice.app.checks import MANIFEST
@@ -31,6 +32,8 @@ from acuvoice.batch.catalog import Catalog
 from acuvoice.errors import AcuvoiceError, Cancelled, OutputError, UsageError
 from acuvoice.files import write_text_atomic
 from acuvoice.points.library import builtin_library
+
+T = TypeVar("T")
 
 #: The lock file that keeps two batches out of one folder at a time.
 LOCK_NAME = ".acuvoice-batch.lock"
@@ -149,9 +152,24 @@ def dask_executor(
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {where}: {exc}") from None
     try:
-        yield client.get_executor(pure=False)
+        yield _ClientExecutor(client.get_executor(pure=False))
     finally:
         client.close()
+
+
+class _ClientExecutor(Executor):
+    """Dask's executor with the whole ``concurrent.futures.Executor`` signature (its own
+    ``shutdown`` takes no ``cancel_futures``)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = self._inner.submit(fn, *args, **kwargs)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._inner.shutdown(wait=wait)
 
 
 def render_one(request: RenderRequest, folder: str, cache_dir: str | None) -> RenderStats:

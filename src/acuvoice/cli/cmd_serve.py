@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import webbrowser
+from concurrent.futures import Executor
 from pathlib import Path
 
 import click
@@ -72,6 +74,17 @@ def default_data_dir() -> Path:
     show_default=True,
     help="MB of finished renders to keep; the least recently used go first.",
 )
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run renders on this Dask cluster (e.g. tcp://10.0.0.5:8786) instead of local "
+    "processes; the data folder and the cache must be on a file system the workers share.",
+)
+@click.option(
+    "--scheduler-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Like --scheduler, with the file `dask scheduler --scheduler-file` wrote.",
+)
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
 def command(
     host: str,
@@ -82,6 +95,8 @@ def command(
     max_queue: int,
     time_limit: int,
     max_mb: int,
+    scheduler: str | None,
+    scheduler_file: Path | None,
     open_browser: bool,
 ) -> None:
     """Serve the listening page and its HTTP API (API docs at /docs).
@@ -96,11 +111,36 @@ def command(
     within seconds and keeps rendering as you listen. Finished sessions are kept (and found
     again after a restart) and can be downloaded with their transcript and sheet.
     """
-    import uvicorn
-
     if not is_loopback(host) and token is not None and len(token) < 16:
         raise UsageError("an access token should be at least 16 characters long")
     needed = access_token(host, token)
+    if scheduler and scheduler_file:
+        raise click.UsageError("give --scheduler or --scheduler-file, not both")
+    with contextlib.ExitStack() as stack:
+        executor = None
+        if scheduler or scheduler_file:
+            from acuvoice.batch import dask_executor
+
+            where = scheduler_file.absolute() if scheduler_file else None
+            executor = stack.enter_context(dask_executor(scheduler, where))
+        _serve(host, port, workers, data_dir, needed, max_queue, time_limit, max_mb,
+               open_browser, executor)  # fmt: skip
+
+
+def _serve(
+    host: str,
+    port: int,
+    workers: int | None,
+    data_dir: Path | None,
+    needed: str | None,
+    max_queue: int,
+    time_limit: int,
+    max_mb: int,
+    open_browser: bool,
+    executor: Executor | None,
+) -> None:
+    import uvicorn
+
     settings = Settings(
         data=data_dir or default_data_dir(),
         workers=workers or default_workers(),
@@ -109,6 +149,7 @@ def command(
         max_queue=max_queue,
         time_limit_s=float(time_limit),
         max_bytes=max_mb * 1_000_000,
+        executor=executor,
     )
     if port == 0:
         port = _free_port(host)
@@ -116,7 +157,8 @@ def command(
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}/" + (f"?token={needed}" if needed else "")
     click.echo(f"acuvoice: serving on {url}  (API: http://{shown}:{port}/docs; Ctrl-C stops)")
-    click.echo(f"acuvoice: {settings.workers} worker(s); renders kept in {settings.data}")
+    runs = "a Dask cluster" if executor is not None else f"{settings.workers} worker(s)"
+    click.echo(f"acuvoice: renders run on {runs}; kept in {settings.data}")
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     uvicorn.run(asgi, host=host, port=port, log_level="warning")
