@@ -94,7 +94,7 @@ def cluster() -> Iterator[object]:
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=50,
         ) as local,
         Client(local, set_as_default=False) as client,

@@ -372,7 +372,7 @@ RED_FLAG_WORDS = {
     "anxiety": ("daily life",),
     "headache": ("loss of vision", "stiff neck"),
     "nausea": ("fluids", "vomit blood"),
-    "sleep": ("snore", "low mood"),
+    "sleep": ("snore", "without meaning to"),
     "menstrual-cramps": ("clots", "discharge"),
     "fatigue": ("weight loss", "gasping"),
 }
