@@ -16,6 +16,7 @@ from acuvoice.batch import (
     run_batch,
 )
 from acuvoice.batch.runner import prepare
+from acuvoice.cli.options import dask_scheduler, scheduler_options
 from acuvoice.errors import RenderError
 from acuvoice.units import format_ms
 
@@ -38,17 +39,7 @@ from acuvoice.units import format_ms
 @click.option(
     "--dry-run", is_flag=True, help="List the renders and what would be done; render nothing."
 )
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="Run the renders on this Dask cluster (e.g. tcp://10.0.0.5:8786) instead of here; "
-    "OUTPUT and the cache must be on a file system every worker shares.",
-)
-@click.option(
-    "--scheduler-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Like --scheduler, with the file `dask scheduler --scheduler-file` wrote.",
-)
+@scheduler_options("the renders")
 @click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -88,8 +79,8 @@ def command(
     out = output if output is not None else catalog.with_suffix("")
     if dry_run:
         for p in prepare(loaded, out.absolute(), force=force):
-            where = f"  ->  {p.folder}" if p.folder else f": {p.reason}"
-            click.echo(f"{p.action:7} {p.label}{where}")
+            to = f"  ->  {p.folder}" if p.folder else f": {p.reason}"
+            click.echo(f"{p.action:7} {p.label}{to}")
         return
     click.echo(f"{len(loaded.items)} renders into {out}", err=True)
 
@@ -98,12 +89,11 @@ def command(
         why = f": {result.reason}" if result.status == "failed" else ""
         click.echo(f"[{finished}/{total}] {result.status:8} {result.label}{took}{why}", err=True)
 
-    if scheduler or scheduler_file:
-        if scheduler and scheduler_file:
-            raise click.UsageError("give --scheduler or --scheduler-file, not both")
+    file = dask_scheduler(scheduler, scheduler_file)
+    if scheduler or file:
         if jobs is not None:
             raise click.UsageError("--jobs is for renders here; a Dask cluster has its workers")
-        with dask_executor(scheduler, scheduler_file.absolute() if scheduler_file else None) as ex:
+        with dask_executor(scheduler, file) as ex:
             report = run_batch(
                 loaded,
                 out,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from acuvoice.cli.options import UserPath
+from acuvoice.cli.options import UserPath, dask_scheduler, scheduler_options
 from acuvoice.errors import UsageError
 from acuvoice.web.executor import default_workers
 from acuvoice.web.server import Settings, access_token, create_app, is_loopback
@@ -74,17 +74,7 @@ def default_data_dir() -> Path:
     show_default=True,
     help="MB of finished renders to keep; the least recently used go first.",
 )
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="Run renders on this Dask cluster (e.g. tcp://10.0.0.5:8786) instead of local "
-    "processes; the data folder and the cache must be on a file system the workers share.",
-)
-@click.option(
-    "--scheduler-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Like --scheduler, with the file `dask scheduler --scheduler-file` wrote.",
-)
+@scheduler_options("the renders")
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
 def command(
     host: str,
@@ -114,14 +104,12 @@ def command(
     if not is_loopback(host) and token is not None and len(token) < 16:
         raise UsageError("an access token should be at least 16 characters long")
     needed = access_token(host, token)
-    if scheduler and scheduler_file:
-        raise click.UsageError("give --scheduler or --scheduler-file, not both")
+    where = dask_scheduler(scheduler, scheduler_file)
     with contextlib.ExitStack() as stack:
         executor = None
-        if scheduler or scheduler_file:
+        if scheduler or where:
             from acuvoice.batch import dask_executor
 
-            where = scheduler_file.absolute() if scheduler_file else None
             executor = stack.enter_context(dask_executor(scheduler, where))
         _serve(host, port, workers, data_dir, needed, max_queue, time_limit, max_mb,
                open_browser, executor)  # fmt: skip

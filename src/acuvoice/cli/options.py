@@ -59,6 +59,32 @@ def language_option(fn: F) -> F:
     )(fn)
 
 
+def scheduler_options(what: str) -> Callable[[F], F]:
+    """``--scheduler`` and ``--scheduler-file``: run ``what`` on a Dask cluster."""
+
+    def add(fn: F) -> F:
+        fn = click.option(
+            "--scheduler-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Like --scheduler, with the file `dask scheduler --scheduler-file` wrote.",
+        )(fn)
+        return click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help=f"Run {what} on this Dask cluster (e.g. tcp://10.0.0.5:8786) instead of "
+            "here; the output and the cache must be on a file system every worker shares.",
+        )(fn)
+
+    return add
+
+
+def dask_scheduler(scheduler: str | None, scheduler_file: Path | None) -> Path | None:
+    """Check the two options; returns the scheduler file made absolute (or ``None``)."""
+    if scheduler and scheduler_file:
+        raise click.UsageError("give --scheduler or --scheduler-file, not both")
+    return scheduler_file.absolute() if scheduler_file else None
+
+
 def timeline_options(fn: F) -> F:
     """The options that decide a timeline: voice, target, listener profile, cue set, cache."""
     options = [
