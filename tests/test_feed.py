@@ -98,3 +98,28 @@ def test_a_feed_needs_a_batch_and_a_web_address(
     Image.new("RGB", (600, 600)).save(small)
     assert main(["feed", str(rendered), "--base-url", "https://e.org", "--image", str(small)]) == 2
     assert "1400 to 3000" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_practice_plan_becomes_a_numbered_series(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["plan", "--for", "neck", "--minutes", "5", "--days", "9", "-o", "neck-plan"]) == 0
+    code = main(["batch", "neck-plan/plan.yaml", "-o", "out", "--cache-dir", str(tmp_path / "c")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "2 rendered" in out  # days 1-7 and days 8-9: one render per stage
+    assert main(["feed", "out", "--base-url", "https://example.org/neck"]) == 0
+    xml = (tmp_path / "out" / "feed.xml").read_text(encoding="utf-8")
+    parsed = feedparser.parse(xml)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    channel = ET.fromstring(xml).find("channel")
+    assert channel is not None and channel.findtext(f"{{{ITUNES}}}type") == "serial"
+    items = channel.findall("item")
+    assert [i.findtext(f"{{{ITUNES}}}episode") for i in items] == [str(d) for d in range(1, 10)]
+    assert items[0].findtext("title") == "Neck and shoulders, day 1 of 9"
+    guids = {i.findtext("guid") for i in items}
+    assert len(guids) == 9
+    enclosures = [i.find("enclosure").get("url") for i in items]  # type: ignore[union-attr]
+    assert len(set(enclosures[:7])) == 1 and enclosures[7] != enclosures[0]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from acuvoice.app.request import (
     CoverChoice,
@@ -139,12 +139,47 @@ class BatchItem:
 
 
 @dataclass(frozen=True, slots=True)
+class Episode:
+    """One episode of a series (a practice plan's day): its number, title, and the index
+    of the item whose render it plays."""
+
+    number: int
+    title: str
+    item: int
+
+
+@dataclass(frozen=True, slots=True)
 class Catalog:
-    """A loaded catalog: its title, folder and every render it asks for."""
+    """A loaded catalog: its title, folder and every render it asks for; a practice plan
+    also numbers its days as episodes (several days play one stage's render)."""
 
     title: str
     path: Path
     items: tuple[BatchItem, ...]
+    episodes: tuple[Episode, ...] = ()
+
+
+class _StageIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    days: str
+    routine: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class _EpisodeIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    number: int = Field(ge=1)
+    title: Annotated[str, Field(min_length=1, max_length=300)]
+    routine: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class PracticePlanIn(BaseModel):
+    """A practice plan (``plan.yaml`` of ``acuvoice plan --days``), read as a catalog."""
+
+    model_config = ConfigDict(extra="ignore")
+    acuvoice_plan: Literal[1]
+    title: str = Field("", max_length=300)
+    stages: list[_StageIn] = Field(min_length=1)
+    episodes: list[_EpisodeIn] = Field(min_length=1)
 
 
 def load_catalog(path: Path, shown: str | None = None) -> Catalog:
@@ -163,12 +198,41 @@ def load_catalog(path: Path, shown: str | None = None) -> Catalog:
         raise CatalogError(
             [Problem(shown, 1, 1, "a catalog is a mapping: acuvoice_catalog, routines, ...")]
         )
+    base = path.absolute().parent
+    if "acuvoice_plan" in doc.data:
+        try:
+            plan = PracticePlanIn.model_validate(doc.data)
+        except ValidationError as exc:
+            raise CatalogError(problems_from_validation(exc, doc, shown, PracticePlanIn)) from None
+        return _practice_catalog(plan, path.absolute(), doc, shown)
     try:
         parsed = CatalogIn.model_validate(doc.data)
     except ValidationError as exc:
         raise CatalogError(problems_from_validation(exc, doc, shown, CatalogIn)) from None
-    base = path.absolute().parent
     return Catalog(parsed.title, path.absolute(), tuple(_expand(parsed, base)))
+
+
+def _practice_catalog(plan: PracticePlanIn, path: Path, doc: Any, shown: str) -> Catalog:
+    """A render per stage (a bundle, for the feed's chapters and transcripts), and an
+    episode per day playing its stage's render."""
+    base = path.parent
+    items: list[BatchItem] = []
+    index: dict[str, int] = {}
+    for stage in plan.stages:
+        ref = RoutineRef.file(base / stage.routine, shown=stage.routine)
+        index[stage.routine] = len(items)
+        items.append(BatchItem(f"days {stage.days}", RenderRequest(ref, SessionOptions(),
+                                                                   OutputChoices(bundle=True, pdf=False))))  # fmt: skip
+    episodes: list[Episode] = []
+    for i, ep in enumerate(plan.episodes):
+        if ep.routine not in index:
+            mark = doc.values.get(("episodes", i, "routine"))
+            line, column = (mark.line, mark.column) if mark else (1, 1)
+            raise CatalogError(
+                [Problem(shown, line, column, f"{ep.routine!r} is not the routine of any stage")]
+            )
+        episodes.append(Episode(ep.number, ep.title, index[ep.routine]))
+    return Catalog(plan.title, path, tuple(items), tuple(episodes))
 
 
 def _expand(parsed: CatalogIn, base: Path) -> list[BatchItem]:

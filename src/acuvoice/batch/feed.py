@@ -14,7 +14,7 @@ import json
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -80,8 +80,18 @@ def _check_base(url: str) -> str:
     return url.rstrip("/")
 
 
-def _episodes(out: Path) -> tuple[str, list[tuple[str, Path, dict[str, Any]]]]:
-    """The catalog's title and ``(label, folder, manifest)`` of each complete render."""
+@dataclass(frozen=True, slots=True)
+class _Episode:
+    number: int
+    title: str
+    folder: Path
+    manifest: dict[str, Any]
+    guid: str
+
+
+def _episodes(out: Path) -> tuple[str, bool, list[_Episode]]:
+    """The catalog's title, whether it is a series, and its episodes: each complete
+    render in catalog order, or a practice plan's numbered days."""
     from acuvoice.batch.runner import INDEX_NAME, is_complete
 
     try:
@@ -90,16 +100,41 @@ def _episodes(out: Path) -> tuple[str, list[tuple[str, Path, dict[str, Any]]]]:
         raise UsageError(
             f"{out} has no {INDEX_NAME}: make the feed from a folder a batch rendered into"
         ) from None
-    found: list[tuple[str, Path, dict[str, Any]]] = []
-    seen: set[str] = set()
-    for item in index.get("items", []):
+    items = index.get("items", [])
+
+    def complete(item: dict[str, Any]) -> tuple[Path, dict[str, Any]] | None:
         name, key = item.get("folder"), item.get("key")
-        if not name or not key or name in seen or not is_complete(out / name, key):
-            continue
-        seen.add(name)
+        if not name or not key or not is_complete(out / name, key):
+            return None
         manifest = json.loads((out / name / "manifest.json").read_text(encoding="utf-8"))
-        found.append((str(item.get("label") or name), out / name, manifest))
-    return str(index.get("title") or ""), found
+        return out / name, manifest
+
+    found: list[_Episode] = []
+    if index.get("episodes"):
+        for ep in index["episodes"]:
+            made = complete(items[int(ep["item"])])
+            if made is not None:
+                number = int(ep["number"])
+                title = str(ep["title"])
+                guid = f"{made[1]['key']}-{number}"
+                found.append(_Episode(number, title, made[0], made[1], guid))
+        return str(index.get("title") or ""), True, found
+    seen: set[str] = set()
+    titles = []
+    for item in items:
+        made = complete(item)
+        if made is None or made[0].name in seen:
+            continue
+        seen.add(made[0].name)
+        titles.append(str(made[1].get("title") or made[0].name))
+        label = str(item.get("label") or made[0].name)
+        found.append(_Episode(len(found) + 1, label, made[0], made[1], str(made[1]["key"])))
+    # Variants of one routine share its title; the others are called by it alone.
+    out_list = []
+    for ep, title in zip(found, titles, strict=True):
+        name = f"{title} ({ep.title})" if titles.count(title) > 1 else title
+        out_list.append(_Episode(ep.number, name, ep.folder, ep.manifest, ep.guid))
+    return str(index.get("title") or ""), False, out_list
 
 
 def build_feed(out: Path, options: FeedOptions) -> tuple[str, bytes | None]:
@@ -110,11 +145,13 @@ def build_feed(out: Path, options: FeedOptions) -> tuple[str, bytes | None]:
         UsageError: No batch in ``out``, no complete render, a bad base URL or image.
     """
     base = _check_base(options.base_url)
-    catalog_title, episodes = _episodes(out)
+    catalog_title, series, episodes = _episodes(out)
     if not episodes:
         raise UsageError(f"{out} holds no complete render to publish; run the batch first")
     title = options.title or catalog_title or "acuvoice sessions"
-    language = options.language or str(episodes[0][2].get("routine", {}).get("language", "en"))
+    language = options.language or str(
+        episodes[0].manifest.get("routine", {}).get("language", "en")
+    )
     cover, cover_name = _cover(options, title)
     feed_url = f"{base}/{FEED_NAME}"
 
@@ -146,7 +183,7 @@ def build_feed(out: Path, options: FeedOptions) -> tuple[str, bytes | None]:
     category = ET.SubElement(channel, f"{{{ITUNES}}}category", {"text": "Health & Fitness"})
     ET.SubElement(category, f"{{{ITUNES}}}category", {"text": "Alternative Health"})
     _text(channel, f"{{{ITUNES}}}explicit", "false")
-    _text(channel, f"{{{ITUNES}}}type", "serial" if options.serial else "episodic")
+    _text(channel, f"{{{ITUNES}}}type", "serial" if options.serial or series else "episodic")
     if options.author:
         _text(channel, f"{{{ITUNES}}}author", options.author)
         owner = ET.SubElement(channel, f"{{{ITUNES}}}owner")
@@ -154,31 +191,21 @@ def build_feed(out: Path, options: FeedOptions) -> tuple[str, bytes | None]:
     _text(channel, f"{{{PODCAST}}}guid", podcast_guid(feed_url))
     _text(channel, f"{{{PODCAST}}}locked", "no")
 
-    titles = [m.get("title", "") for _, _, m in episodes]
-    for number, (label, folder, manifest) in enumerate(episodes, start=1):
-        _item(channel, base, number, label, folder, manifest, titles, options)
+    for episode in episodes:
+        _item(channel, base, episode)
     ET.indent(rss, space="  ")
     xml = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(rss, encoding="unicode")
     return xml + "\n", cover
 
 
-def _item(
-    channel: ET.Element,
-    base: str,
-    number: int,
-    label: str,
-    folder: Path,
-    manifest: dict[str, Any],
-    titles: list[str],
-    options: FeedOptions,
-) -> None:
+def _item(channel: ET.Element, base: str, episode: _Episode) -> None:
+    folder, manifest = episode.folder, episode.manifest
     audio_name = str(manifest["audio"]["file"])
     audio = folder / audio_name
     suffix = audio.suffix.lstrip(".").lower()
     here = f"{base}/{quote(folder.name)}"
-    title = str(manifest.get("title") or label)
-    if titles.count(title) > 1:  # variants of one routine: say which
-        title = f"{title} ({label})"
+    title = episode.title
+    number = episode.number
     item = ET.SubElement(channel, "item")
     _text(item, "title", title)
     _text(item, "description", str(manifest.get("summary") or title))
@@ -191,8 +218,9 @@ def _item(
             "type": _MIME.get(suffix, "audio/mpeg"),
         },
     )
-    _text(item, "guid", str(manifest["key"]), isPermaLink="false")
+    _text(item, "guid", episode.guid, isPermaLink="false")
     made = datetime.fromtimestamp((folder / "manifest.json").stat().st_mtime, timezone.utc)
+    made += timedelta(seconds=number)  # days of a series that share a render keep their order
     _text(item, "pubDate", format_datetime(made))
     _text(item, f"{{{ITUNES}}}duration", str(round(int(manifest["duration_ms"]) / 1000)))
     _text(item, f"{{{ITUNES}}}episode", str(number))

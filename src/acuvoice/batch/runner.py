@@ -396,7 +396,7 @@ INDEX_NAME = "batch.json"
 def write_index(out: Path, catalog: Catalog, report: BatchReport) -> None:
     """Write ``OUT/batch.json``: the catalog's title and each item's label, status and
     folder, in catalog order."""
-    data = {
+    data: dict[str, Any] = {
         "acuvoice_batch": 1,
         "title": catalog.title,
         "items": [
@@ -410,4 +410,9 @@ def write_index(out: Path, catalog: Catalog, report: BatchReport) -> None:
             for r in report.results
         ],
     }
+    if catalog.episodes:  # a series: numbered days, each playing a stage's render
+        data["serial"] = True
+        data["episodes"] = [
+            {"number": e.number, "title": e.title, "item": e.item} for e in catalog.episodes
+        ]
     write_text_atomic(out / INDEX_NAME, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
