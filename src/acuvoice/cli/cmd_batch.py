@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shlex
+import sys
+import time
 from pathlib import Path
 
 import click
@@ -84,11 +86,32 @@ def command(
         return
     click.echo(f"{len(loaded.items)} renders into {out}", err=True)
 
+    started = time.perf_counter()
+    interactive = sys.stderr.isatty()
+
     def on_done(result: ItemResult, finished: int, total: int) -> None:
         took = f" ({result.stats.wall_s:.1f} s)" if result.stats else ""
         why = f": {result.reason}" if result.status == "failed" else ""
-        click.echo(f"[{finished}/{total}] {result.status:8} {result.label}{took}{why}", err=True)
+        line = f"[{finished}/{total}] {result.status:8} {result.label}{took}{why}"
+        if interactive:  # the line, then a bar over the whole batch with the time left
+            elapsed = time.perf_counter() - started
+            left = elapsed / finished * (total - finished) if finished < total else 0.0
+            width = 30
+            filled = round(width * finished / total)
+            bar = "#" * filled + "-" * (width - filled)
+            click.echo(f"\r\x1b[K{line}", err=True)
+            click.echo(
+                f"[{bar}] {finished}/{total} renders, about {format_ms(round(left * 1000))} left",
+                err=True,
+                nl=False,
+            )
+            if finished == total:
+                click.echo("", err=True)
+        else:
+            click.echo(line, err=True)
 
+    if interactive and loaded.items:
+        click.echo(f"[{'-' * 30}] 0/{len(loaded.items)} renders", err=True, nl=False)
     file = dask_scheduler(scheduler, scheduler_file)
     if scheduler or file:
         if jobs is not None:
