@@ -84,7 +84,10 @@ def test_batch_renders_in_parallel_then_resumes(run: Run, tmp_path: Path) -> Non
     assert code == 0, err
     assert "4 rendered, 0 reused, 0 failed" in out
     folders = sorted((tmp_path / "out").iterdir())
-    names = [f.name for f in folders if not f.name.startswith(".")]
+    names = [f.name for f in folders if f.is_dir() and not f.name.startswith(".")]
+    index = json.loads((tmp_path / "out" / "batch.json").read_text(encoding="utf-8"))
+    assert [i["status"] for i in index["items"]] == ["rendered"] * 4
+    assert sorted(i["folder"] for i in index["items"]) == names
     assert len(names) == 4 and all(n.startswith(("desk-break-", "nausea-")) for n in names)
     for name in names:
         folder = tmp_path / "out" / name
