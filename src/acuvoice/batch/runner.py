@@ -16,8 +16,11 @@ import fcntl
 import json
 import multiprocessing
 import os
+import pickle
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,9 +32,10 @@ from typing import Any, TypeVar
 from acuvoice.app import RenderRequest, render, validate
 from acuvoice.app.checks import MANIFEST
 from acuvoice.batch.catalog import Catalog
-from acuvoice.errors import AcuvoiceError, Cancelled, OutputError, UsageError
+from acuvoice.errors import AcuvoiceError, Cancelled, OutputError, RenderError, UsageError
 from acuvoice.files import write_text_atomic
 from acuvoice.points.library import builtin_library
+from acuvoice.procs import tied_to_parent
 
 T = TypeVar("T")
 
@@ -173,7 +177,59 @@ class _ClientExecutor(Executor):
 
 
 def render_one(request: RenderRequest, folder: str, cache_dir: str | None) -> RenderStats:
-    """Render one request into ``folder`` (in a worker process) and write its commit marker."""
+    """Render one request into ``folder`` and write its commit marker.
+
+    In a process's main thread (a local batch worker) the render runs right there. In
+    another thread (a Dask worker runs tasks in threads) it runs in a Python process of its
+    own, tied to that thread: if the worker dies, the render and its encoder die with it.
+    That process leaves out ``MALLOC_TRIM_THRESHOLD_``, which Dask's nanny sets low for its
+    workers: with it, every large array is handed back to the system and faulted in again,
+    and a render takes about three times as long.
+    """
+    if threading.current_thread() is threading.main_thread():
+        return _render_here(request, folder, cache_dir)
+    payload = pickle.dumps((request, folder, cache_dir))
+    code = "from acuvoice.batch.runner import child_main; child_main()"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        input=payload,
+        capture_output=True,
+        check=False,
+        preexec_fn=tied_to_parent(),
+        env={k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"},
+    )
+    try:
+        ok, value = pickle.loads(done.stdout)
+    except Exception:
+        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise RenderError(
+            f"the render process ended with status {done.returncode}: {' '.join(tail)}"
+        ) from None
+    if ok:
+        assert isinstance(value, RenderStats)
+        return value
+    raise value
+
+
+def child_main() -> None:
+    """The render process of :func:`render_one`: a pickled request on stdin, the pickled
+    outcome (``(True, stats)`` or ``(False, exception)``) on stdout."""
+    out = sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but the result may reach the pipe
+    request, folder, cache_dir = pickle.loads(sys.stdin.buffer.read())
+    try:
+        result: tuple[bool, object] = (True, _render_here(request, folder, cache_dir))
+    except BaseException as exc:  # sent back, raised in the worker
+        result = (False, exc)
+    try:
+        data = pickle.dumps(result)
+    except Exception as exc:
+        data = pickle.dumps((False, RenderError(f"{type(exc).__name__}: {exc}")))
+    out.write(data)
+    out.flush()
+
+
+def _render_here(request: RenderRequest, folder: str, cache_dir: str | None) -> RenderStats:
     started, cpu = time.perf_counter(), time.process_time()
     _one_thread_engines()
     interruptible = threading.current_thread() is threading.main_thread()
