@@ -133,11 +133,7 @@ def _parse_fast(text: str, shown: str) -> Document | None:
         node = loader.get_single_node()
         if node is None:
             return None
-        builder = _Builder(loader, shown)
-        data = builder.build(node, (), 0)
-        if builder.problems:
-            return None
-        return Document(data=data, values=builder.values, keys=builder.keys)
+        return _document(loader, node, shown)
     except (yaml.YAMLError, YamlProblems, RecursionError, ValueError, TypeError):
         return None
     finally:
@@ -183,13 +179,22 @@ def parse_yaml(text: str, shown: str) -> Document:
             ) from None
         if node is None:
             return Document(data=None, values={(): Mark(1, 1)})
-        builder = _Builder(loader, shown)
-        data = builder.build(node, (), 0)
-        if builder.problems:
-            raise YamlProblems(builder.problems)
-        return Document(data=data, values=builder.values, keys=builder.keys)
+        return _document(loader, node, shown)
     finally:
         loader.dispose()
+
+
+def _document(loader: Any, node: yaml.Node, shown: str) -> Document:
+    """The document built from ``node``, with a position for every value.
+
+    Raises:
+        YamlProblems: Duplicate keys, unsupported tags, alias bombs.
+    """
+    builder = _Builder(loader, shown)
+    data = builder.build(node, (), 0)
+    if builder.problems:
+        raise YamlProblems(builder.problems)
+    return Document(data=data, values=builder.values, keys=builder.keys)
 
 
 def _tab_problem(text: str, mark: yaml.Mark | None) -> str | None:

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from acuvoice.errors import UsageError
-from acuvoice.files import write_text_atomic
+from acuvoice.files import atomic_output, write_text_atomic
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
@@ -137,9 +137,9 @@ def _episodes(out: Path) -> tuple[str, bool, list[_Episode]]:
     return str(index.get("title") or ""), False, out_list
 
 
-def build_feed(out: Path, options: FeedOptions) -> tuple[str, bytes | None]:
-    """The feed's XML for the renders in ``out``, and the cover to write beside it (or
-    ``None`` when ``options.image`` is used).
+def build_feed(out: Path, options: FeedOptions) -> tuple[str, bytes, str]:
+    """The feed's XML for the renders in ``out``, and the cover to write beside it (its
+    bytes and file name).
 
     Raises:
         UsageError: No batch in ``out``, no complete render, a bad base URL or image.
@@ -195,7 +195,7 @@ def build_feed(out: Path, options: FeedOptions) -> tuple[str, bytes | None]:
         _item(channel, base, episode)
     ET.indent(rss, space="  ")
     xml = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(rss, encoding="unicode")
-    return xml + "\n", cover
+    return xml + "\n", cover, cover_name
 
 
 def _item(channel: ET.Element, base: str, episode: _Episode) -> None:
@@ -250,7 +250,7 @@ def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
     return element
 
 
-def _cover(options: FeedOptions, title: str) -> tuple[bytes | None, str]:
+def _cover(options: FeedOptions, title: str) -> tuple[bytes, str]:
     if options.image is None:
         from acuvoice.export.cover import generate_cover
 
@@ -277,11 +277,8 @@ def write_feed(out: Path, options: FeedOptions) -> Path:
     Raises:
         UsageError: As :func:`build_feed`.
     """
-    xml, cover = build_feed(out, options)
-    if cover is not None:
-        name = COVER_NAME if options.image is None else f"cover{options.image.suffix.lower()}"
-        tmp = out / f".{name}.part"
+    xml, cover, cover_name = build_feed(out, options)
+    with atomic_output(out / cover_name) as tmp:
         tmp.write_bytes(cover)
-        tmp.replace(out / name)
     write_text_atomic(out / FEED_NAME, xml)
     return out / FEED_NAME

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import webbrowser
-from concurrent.futures import Executor
 from pathlib import Path
 
 import click
@@ -101,6 +100,8 @@ def command(
     within seconds and keeps rendering as you listen. Finished sessions are kept (and found
     again after a restart) and can be downloaded with their transcript and sheet.
     """
+    import uvicorn
+
     if not is_loopback(host) and token is not None and len(token) < 16:
         raise UsageError("an access token should be at least 16 characters long")
     needed = access_token(host, token)
@@ -111,45 +112,27 @@ def command(
             from acuvoice.batch import dask_executor
 
             executor = stack.enter_context(dask_executor(scheduler, where))
-        _serve(host, port, workers, data_dir, needed, max_queue, time_limit, max_mb,
-               open_browser, executor)  # fmt: skip
-
-
-def _serve(
-    host: str,
-    port: int,
-    workers: int | None,
-    data_dir: Path | None,
-    needed: str | None,
-    max_queue: int,
-    time_limit: int,
-    max_mb: int,
-    open_browser: bool,
-    executor: Executor | None,
-) -> None:
-    import uvicorn
-
-    settings = Settings(
-        data=data_dir or default_data_dir(),
-        workers=workers or default_workers(),
-        host=host,
-        token=needed,
-        max_queue=max_queue,
-        time_limit_s=float(time_limit),
-        max_bytes=max_mb * 1_000_000,
-        executor=executor,
-    )
-    if port == 0:
-        port = _free_port(host)
-    asgi = create_app(settings)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    url = f"http://{shown}:{port}/" + (f"?token={needed}" if needed else "")
-    click.echo(f"acuvoice: serving on {url}  (API: http://{shown}:{port}/docs; Ctrl-C stops)")
-    runs = "a Dask cluster" if executor is not None else f"{settings.workers} worker(s)"
-    click.echo(f"acuvoice: renders run on {runs}; kept in {settings.data}")
-    if open_browser:
-        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    uvicorn.run(asgi, host=host, port=port, log_level="warning")
+        settings = Settings(
+            data=data_dir or default_data_dir(),
+            workers=workers or default_workers(),
+            host=host,
+            token=needed,
+            max_queue=max_queue,
+            time_limit_s=float(time_limit),
+            max_bytes=max_mb * 1_000_000,
+            executor=executor,
+        )
+        if port == 0:
+            port = _free_port(host)
+        asgi = create_app(settings)
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        url = f"http://{shown}:{port}/" + (f"?token={needed}" if needed else "")
+        click.echo(f"acuvoice: serving on {url}  (API: http://{shown}:{port}/docs; Ctrl-C stops)")
+        runs = "a Dask cluster" if executor is not None else f"{settings.workers} worker(s)"
+        click.echo(f"acuvoice: renders run on {runs}; kept in {settings.data}")
+        if open_browser:
+            threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+        uvicorn.run(asgi, host=host, port=port, log_level="warning")
 
 
 def _free_port(host: str) -> int:

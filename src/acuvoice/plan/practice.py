@@ -105,19 +105,20 @@ def build_practice_plan(
         files[name] = built.text
     topic_titles = [content.topics[c].title for c in answers.concerns]
     joined = " and ".join(topic_titles)
-    title = f"{joined[0].upper()}{joined[1:]}: {days} days of practice"
-    files["plan.yaml"] = _plan_text(answers, days, title, stages)
+    name = f"{joined[0].upper()}{joined[1:]}"
+    title = f"{name}: {days} days of practice"
+    files["plan.yaml"] = _plan_text(answers, days, name, title, stages)
     return PracticePlan(answers, days, title, tuple(stages), files)
 
 
-def _plan_text(answers: PlanAnswers, days: int, title: str, stages: list[Stage]) -> str:
+def _plan_text(answers: PlanAnswers, days: int, name: str, title: str, stages: list[Stage]) -> str:
     episodes = []
     for stage in stages:
         for day in range(stage.first_day, stage.last_day + 1):
             episodes.append(
                 {
                     "number": day,
-                    "title": f"{title.split(':')[0]}, day {day} of {days}",
+                    "title": f"{name}, day {day} of {days}",
                     "routine": stage.file,
                 }
             )
