@@ -205,3 +205,9 @@ def test_ctrl_c_in_the_middle_then_a_rerun_renders_only_what_is_missing(tmp_path
     rerun = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stderr
     assert f"{6 - len(done)} rendered, {len(done)} reused, 0 failed" in rerun.stdout
+
+
+def test_a_repeated_variant_is_named_as_written(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError) as e:
+        load_catalog(write(tmp_path, CATALOG.replace("[6m, 7m]", "[9m, 9m]")))
+    assert [p.message for p in e.value.problems] == ["target: 9 min is listed twice"]

@@ -28,7 +28,7 @@ from acuvoice.render import SessionOptions
 from acuvoice.routine.loader import looks_like_voice_file
 from acuvoice.routine.model import AMBIENCES, CUE_SETS
 from acuvoice.schema import PositiveMs, _Strict
-from acuvoice.units import format_ms
+from acuvoice.units import describe_ms, format_ms
 from acuvoice.validation import problems_from_validation
 from acuvoice.yamlpos import YamlProblems, parse_yaml, read_text
 
@@ -81,7 +81,8 @@ class VariantsIn(_Strict):
         seen: list[Any] = []
         for v in value:
             if v in seen:
-                raise ValueError(f"{v!r} is listed twice")
+                shown = describe_ms(v) if isinstance(v, int) else repr(v)  # a target, in ms
+                raise ValueError(f"{shown} is listed twice")
             seen.append(v)
         return value
 
