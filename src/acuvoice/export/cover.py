@@ -41,6 +41,10 @@ class _Block:
         return self.line_height * (len(self.lines) - 1) + ascent + descent
 
 
+#: Rows drawn at a time.
+_STRIP = 128
+
+
 def generate_cover(title: str, subtitle: str = "", *, size: int = 1400) -> bytes:
     """A square PNG cover: a soft gradient, a ripple motif, the title, the subtitle, "acuvoice".
 
@@ -67,11 +71,16 @@ def generate_cover(title: str, subtitle: str = "", *, size: int = 1400) -> bytes
     digest = hashlib.sha256(title.encode("utf-8")).digest()
     hue = (_HUES[digest[0] % len(_HUES)] + (digest[1] / 255 - 0.5) * 10) / 360
 
-    rgb = _background(size, hue)
     ink = np.array(_INK, dtype=np.float32) / 255.0
-    alpha = _ripples(size)[..., None]
-    rgb = rgb * (1.0 - alpha) + ink * alpha
-    image = Image.fromarray(np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8), "RGB")
+    pixels = np.empty((size, size, 3), dtype=np.uint8)
+    # A strip of rows at a time: whole-image float temporaries would cost ~85 MB at 1400 px.
+    for top in range(0, size, _STRIP):
+        rows = slice(top, min(size, top + _STRIP))
+        rgb = _background(size, hue, rows)
+        alpha = _ripples(size, rows)[..., None]
+        rgb = rgb * (1.0 - alpha) + ink * alpha
+        pixels[rows] = np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
+    image = Image.fromarray(pixels, "RGB")
     # Text goes on its own layer: drawing translucent text straight onto RGB ignores alpha.
     layer = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     _text(ImageDraw.Draw(layer), title, subtitle, size)
@@ -82,12 +91,12 @@ def generate_cover(title: str, subtitle: str = "", *, size: int = 1400) -> bytes
     return out.getvalue()
 
 
-def _background(size: int, hue: float) -> FloatArray:
+def _background(size: int, hue: float, rows: slice) -> FloatArray:
     """A gradient from a muted mid tone (top left) to a deep one, lighter behind the motif."""
     top = np.array(colorsys.hls_to_rgb(hue, 0.36, 0.30), dtype=np.float32)
     bottom = np.array(colorsys.hls_to_rgb((hue + 0.05) % 1.0, 0.15, 0.34), dtype=np.float32)
     glow = np.array(colorsys.hls_to_rgb(hue, 0.52, 0.28), dtype=np.float32)
-    y, x = _grid(size)
+    y, x = _grid(size, rows)
     diagonal = (y * 0.7 + x * 0.3)[..., None]
     rgb = top * (1.0 - diagonal) + bottom * diagonal
     near = (np.exp(-((x - _MOTIF[0]) ** 2 + (y - _MOTIF[1]) ** 2) / 0.06) * 0.45)[..., None]
@@ -95,15 +104,15 @@ def _background(size: int, hue: float) -> FloatArray:
     return result
 
 
-def _ripples(size: int) -> FloatArray:
+def _ripples(size: int, rows: slice) -> FloatArray:
     """Coverage (0..1) of rings spreading from a pressed point, fading as they widen.
 
     Drawn as anti-aliased distance fields: Pillow's own circles have jagged edges.
     """
-    y, x = _grid(size)
+    y, x = _grid(size, rows)
     dist = np.hypot(x - _MOTIF[0], y - _MOTIF[1]) * size
     half_width = max(0.75, size * 0.0016)
-    coverage: FloatArray = np.zeros((size, size), dtype=np.float32)
+    coverage: FloatArray = np.zeros(dist.shape, dtype=np.float32)
 
     def over(shape: FloatArray, alpha: float) -> None:
         nonlocal coverage
@@ -119,10 +128,11 @@ def _ripples(size: int) -> FloatArray:
     return coverage
 
 
-def _grid(size: int) -> tuple[FloatArray, FloatArray]:
-    """Pixel-centre coordinates as fractions of the side: a column of y and a row of x."""
+def _grid(size: int, rows: slice) -> tuple[FloatArray, FloatArray]:
+    """Pixel-centre coordinates as fractions of the side: a column of y (of ``rows``) and a
+    row of x."""
     axis = (np.arange(size, dtype=np.float32) + 0.5) / size
-    return axis[:, None], axis[None, :]
+    return axis[rows, None], axis[None, :]
 
 
 def _text(draw: ImageDraw.ImageDraw, title: str, subtitle: str, size: int) -> None:
