@@ -9,11 +9,10 @@ import tempfile
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
 
 from acuvoice.audio.buffer import Samples, resample
 from acuvoice.audio.decode import (
@@ -48,6 +47,14 @@ _FILE_BLOCK = 1 << 16
 Float64 = NDArray[np.float64]
 
 
+def _signal() -> Any:
+    """``scipy.signal``, imported when a bed is first generated (it costs ~80 MB and half a
+    second; a render that reads its beds from the cache never needs it)."""
+    from scipy import signal
+
+    return signal
+
+
 class Ambience(Protocol):
     """An endless background bed, read block after block.
 
@@ -68,12 +75,12 @@ _PINK_A = (1.0, -2.494956002, 2.017265875, -0.522189400)
 
 
 def _highpass(freq_hz: float, sample_rate: int, order: int = 2) -> Float64:
-    sos: Float64 = signal.butter(order, freq_hz, "highpass", fs=sample_rate, output="sos")
+    sos: Float64 = _signal().butter(order, freq_hz, "highpass", fs=sample_rate, output="sos")
     return sos
 
 
 def _lowpass(freq_hz: float, sample_rate: int, order: int = 2) -> Float64:
-    sos: Float64 = signal.butter(
+    sos: Float64 = _signal().butter(
         order, min(freq_hz, 0.4 * sample_rate), "lowpass", fs=sample_rate, output="sos"
     )
     return sos
@@ -81,7 +88,7 @@ def _lowpass(freq_hz: float, sample_rate: int, order: int = 2) -> Float64:
 
 def _pink(sample_rate: int) -> Float64:
     """Pink noise (-3 dB/octave) with no content below 20 Hz, so no DC or drift."""
-    pink: Float64 = signal.tf2sos(_PINK_B, _PINK_A)
+    pink: Float64 = _signal().tf2sos(_PINK_B, _PINK_A)
     return np.vstack([pink, _highpass(20.0, sample_rate)])
 
 
@@ -113,13 +120,13 @@ class _Shaper:
         # covers many time constants of the slowest pole at any rate.
         impulse = np.zeros(sample_rate)
         impulse[0] = 1.0
-        response = signal.sosfilt(sos, impulse)
+        response = _signal().sosfilt(sos, impulse)
         self._gain = 1.0 / math.sqrt(float(np.sum(response**2)))
         #: The normalized impulse response (unit energy).
         self.response: Float64 = response * self._gain
 
     def __call__(self, white: Float64) -> Float64:
-        out, self._zi = signal.sosfilt(self._sos, white, axis=-1, zi=self._zi)
+        out, self._zi = _signal().sosfilt(self._sos, white, axis=-1, zi=self._zi)
         result: Float64 = out * self._gain
         return result
 
@@ -230,7 +237,7 @@ class _Rain(_Bed):
 
     def __init__(self, sample_rate: int, channels: int, seed: int) -> None:
         super().__init__(sample_rate, channels)
-        hiss: Float64 = signal.tf2sos(_PINK_B, _PINK_A)
+        hiss: Float64 = _signal().tf2sos(_PINK_B, _PINK_A)
         sos = np.vstack([hiss, _highpass(400.0, sample_rate), _lowpass(8000.0, sample_rate)])
         self._white = _White(channels, [seed, 2])
         self._hiss = _Shaper(sos, channels, sample_rate)
@@ -325,7 +332,7 @@ class _Ocean(_Bed):
         # anyway), which halves the cost.
         self._white = _White(channels, [seed, 5])
         self._rumble = _Shaper(_brown(sample_rate), channels, sample_rate)
-        pink: Float64 = signal.tf2sos(_PINK_B, _PINK_A)
+        pink: Float64 = _signal().tf2sos(_PINK_B, _PINK_A)
         surf_sos = np.vstack([pink, _highpass(150.0, sample_rate), _lowpass(5000.0, sample_rate)])
         self._surf = _Shaper(surf_sos, channels, sample_rate)
         phases = np.random.default_rng([seed, 7]).uniform(0.0, 2.0 * np.pi, 2)
@@ -456,7 +463,7 @@ class _Resampler:
         while self._out.shape[1] < frames:
             need = 2 * self._ctx + self._block - self._in.shape[1]
             self._in = np.concatenate([self._in, self._source(need)], axis=1)
-            y = signal.resample_poly(self._in, self._up, self._down, axis=1)
+            y = _signal().resample_poly(self._in, self._up, self._down, axis=1)
             lo = self._ctx * self._up // self._down
             hi = (self._ctx + self._block) * self._up // self._down
             self._out = np.concatenate([self._out, y[:, lo:hi]], axis=1)

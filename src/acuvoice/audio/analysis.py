@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import sosfilt
 
 from acuvoice.audio.ambience import LOOP_SECONDS, generated_bed
 from acuvoice.audio.buffer import Samples
@@ -83,6 +82,8 @@ def _profile_stream(
     energy = np.empty(length_ms, dtype=np.float32)
     peak = np.empty(length_ms, dtype=np.float32)
     level = np.empty(length_ms, dtype=np.float32)
+    from scipy.signal import sosfilt  # only for a new clip or bed: a warm render never needs it
+
     lead = _CONTEXT + _REACH  # silence before the stream: positions from -_REACH see it
     data: Samples = np.zeros((channels, lead), dtype=np.float32)
     low = -lead  # the stream sample that data[:, 0] holds

@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
-from scipy.signal import sosfilt
 
 from acuvoice.audio.buffer import Samples
 from acuvoice.errors import RenderError
@@ -191,6 +190,8 @@ class LoudnessMeter:
                 z.imag[pairs] = ripple
         else:
             z = x + ripple
+        from scipy.signal import sosfilt  # here: a warm render never meters, so never pays for it
+
         y, self._zi = sosfilt(self._sos, z, axis=1, zi=self._zi)
         # Squares of real and imaginary parts side by side: one reduceat sums a segment
         # of both channels at once.

@@ -9,6 +9,8 @@ other voices from the internet on first use, which acuvoice never does at render
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import math
 import threading
 from pathlib import Path
@@ -46,17 +48,27 @@ _LOAD_LOCK = threading.Lock()
 _TEXT_LOCK = threading.Lock()
 
 
-def _bundled() -> dict[str, dict[str, Any]]:
-    """hibari's voice registry entries that ship inside the installed package."""
-    from hibari.voices import VOICES
+def _assets() -> Path:
+    """hibari's ``assets`` folder, found without importing hibari (its package imports
+    onnxruntime and scipy: a render served from the cache needs neither)."""
+    spec = importlib.util.find_spec("hibari")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("hibari-tts is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "assets"
 
-    return {name: entry for name, entry in VOICES.items() if entry.get("bundled")}
+
+def _bundled() -> dict[str, dict[str, Any]]:
+    """hibari's voice registry entries (``assets/voices.json``, as ``hibari.voices`` reads
+    it) that ship inside the installed package."""
+    voices: dict[str, dict[str, Any]] = json.loads(
+        (_assets() / "voices.json").read_text(encoding="utf-8")
+    )
+    return {name: entry for name, entry in voices.items() if entry.get("bundled")}
 
 
 def _model_path(name: str) -> str:
-    from hibari.voices import voice_path
-
-    return str(voice_path(name, download_missing=False))
+    """A bundled voice's model file (``hibari.voices.voice_path`` without the import)."""
+    return str(_assets() / _bundled()[name]["file"])
 
 
 def _describe(name: str, entry: dict[str, Any]) -> VoiceInfo:
