@@ -25,10 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from acuvoice.audio.ambience import check_ambience, open_ambience
-from acuvoice.audio.analysis import MISS_LU
+from acuvoice.audio.analysis import MISS_LU, MixAnalysis
 from acuvoice.audio.buffer import Clip, Samples
 from acuvoice.audio.cues import cue_lengths_ms, load_cues
-from acuvoice.audio.loudness import Limiter, LoudnessMeter, TruePeakMeter, normalization_gain_db
+from acuvoice.audio.loudness import (
+    LIMITER_MARGIN_DB,
+    Limiter,
+    LoudnessMeter,
+    TruePeakMeter,
+    normalization_gain_db,
+)
 from acuvoice.audio.mixer import DEFAULT_BLOCK, MixPlan, Source, mix_blocks
 from acuvoice.audio.profiles import session_analysis
 from acuvoice.cache import SynthesisCache
@@ -42,6 +48,7 @@ from acuvoice.export.audio import (
     EncodeOptions,
     ThreadedWriter,
     audio_format,
+    decoded_true_peak,
     write_chapters,
 )
 from acuvoice.export.chapters import chapter_spans, ffmetadata
@@ -51,7 +58,7 @@ from acuvoice.files import atomic_output
 from acuvoice.measure import WordsPerMinute
 from acuvoice.phrases import load_catalog
 from acuvoice.points.library import PointLibrary, builtin_library
-from acuvoice.progress import VOICING, WRITING, Progress, Silent
+from acuvoice.progress import MEASURING, VOICING, WRITING, Progress, Silent
 from acuvoice.routine.loader import load_routine
 from acuvoice.routine.model import AMBIENCES, Routine
 from acuvoice.speech import Speech
@@ -64,6 +71,10 @@ BED_LEVEL_DB = -20.0
 SAMPLE_RATES = (8_000, 96_000)
 #: The engine name that times a script at 150 words a minute, with no voice.
 ESTIMATE = "estimate"
+#: How often a file whose encoder rebuilt peaks over the limit (AAC, Vorbis) is written
+#: again with a lower ceiling, and how much lower than the overshoot alone.
+PEAK_RETRIES = 2
+PEAK_RETRY_MARGIN_DB = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +179,10 @@ class RenderResult:
     cached: int
     seconds: float
     stems: tuple[Path, ...] = ()
+    #: ``true_peak_dbtp`` is the master's, before a lossy encoder (MP3) had its say (the
+    #: master keeps the format's ``peak_headroom_db`` under the true peak asked for);
+    #: otherwise it is the written file's (for AAC and Vorbis: measured decoded).
+    peak_before_encoding: bool = False
 
 
 def _check_range(what: str, value: float | None, lo: float, hi: float, unit: str) -> None:
@@ -459,8 +474,13 @@ def _render(
     blocks = max(1, -(-plan.frames // DEFAULT_BLOCK))
     rate, channels = plan.sample_rate, plan.channels
 
-    target, ceiling = session.loudness_lufs, output.true_peak_dbtp
-    gain_db = _master_gain_db(session, plan, target, ceiling, blocks, progress)
+    # The master aims where the delivered file should land once the encoder has had its say.
+    target = session.loudness_lufs + fmt.level_loss_db
+    ceiling = output.true_peak_dbtp - fmt.peak_headroom_db
+    analysis = session_analysis(
+        plan, session.timeline, session.speech, session.cues, session.ambience
+    )
+    gain_db = _master_gain_db(analysis, plan, target, ceiling, blocks, progress)
     # Tags (a generated cover takes half a second) are made after the audio unless ffmpeg
     # needs them up front (M4A chapters): the listener's first block should not wait.
     make_tags = output.tags if output.tags is not None else _default_tags(session)
@@ -477,12 +497,20 @@ def _render(
                 encode, ffmetadata=ffmetadata(session.timeline, _ffmpeg_tags(tags))
             )
 
-        def write(gain: float, label: str) -> tuple[LoudnessMeter, TruePeakMeter]:
-            """Mix, master and write the whole session once; measure what was written."""
+        def write(
+            gain: float, ceiling: float, label: str
+        ) -> tuple[LoudnessMeter, TruePeakMeter] | None:
+            """Mix, master and write the whole session once.
+
+            Without an analysis (a user's ambience file) what is written is measured too;
+            with one, the analysis already knows (within hundredths of a LU), and measuring
+            would cost more CPU than mixing.
+            """
             progress.start(label, blocks, WRITING)
-            out_meter = LoudnessMeter(rate, channels)
-            peak_meter = TruePeakMeter(rate, channels)
-            limiter = Limiter(rate, channels, ceiling_dbtp=output.true_peak_dbtp)
+            meters = None
+            if analysis is None:
+                meters = LoudnessMeter(rate, channels), TruePeakMeter(rate, channels)
+            limiter = Limiter(rate, channels, ceiling_dbtp=ceiling)
             writer = ThreadedWriter(fmt.open(tmp, rate, channels, encode))
             stems = {
                 name: STEM_FORMAT.open(t, rate, channels, output.encode)
@@ -492,8 +520,9 @@ def _render(
 
                 def emit(samples: Samples) -> None:
                     if samples.shape[1]:
-                        out_meter.add(samples)
-                        peak_meter.add(samples)
+                        if meters is not None:
+                            meters[0].add(samples)
+                            meters[1].add(samples)
                         writer.write(samples)
 
                 for block in mix_blocks(plan):
@@ -513,21 +542,42 @@ def _render(
                 raise
             finally:
                 progress.finish()
-            return out_meter, peak_meter
+            return meters
 
-        out_meter, peak_meter = write(db_to_gain(gain_db), f"Writing {path.name}")
-        # A master that misses the target by more than MISS_LU is written once more (none of
-        # the sessions measured in tests/test_analysis.py did: they land within 0.07 LU).
-        measured = out_meter.integrated()
-        if math.isfinite(measured) and abs(measured - target) > MISS_LU:
-            missed = (gain_db, measured)
-            again = _master_gain_db(session, plan, target, ceiling, blocks, progress, missed)
-            if abs(again - gain_db) > 0.01:  # not when the target is out of reach
-                gain_db = again
+        meters = write(db_to_gain(gain_db), ceiling, f"Writing {path.name}")
+        if meters is not None:
+            # A measured master that misses the target by more than MISS_LU is written once
+            # more, with the gain corrected by what the first one measured.
+            loudness = meters[0].integrated()
+            if math.isfinite(loudness) and abs(loudness - target) > MISS_LU:
+                gain_db += normalization_gain_db(loudness, target)
                 # The live copy keeps the first pass: a listener may be hearing it.
                 encode = dataclasses.replace(encode, live_copy=None)
-                label = f"Writing {path.name} again (it measured {measured:.1f} LUFS)"
-                out_meter, peak_meter = write(db_to_gain(gain_db), label)
+                label = f"Writing {path.name} again (it measured {loudness:.1f} LUFS)"
+                meters = write(db_to_gain(gain_db), ceiling, label)
+        delivered = None
+        for _ in range(PEAK_RETRIES + 1 if fmt.check_peak else 0):
+            progress.start(f"Checking the peaks of {path.name}", 1, MEASURING)
+            delivered = decoded_true_peak(tmp, rate, channels)
+            progress.advance()
+            progress.finish()
+            if delivered <= output.true_peak_dbtp or _ == PEAK_RETRIES:
+                break
+            # The encoder rebuilt peaks over the limit: limit lower by as much, and more.
+            ceiling -= delivered - output.true_peak_dbtp + PEAK_RETRY_MARGIN_DB
+            if analysis is not None:
+                gain_db = analysis.gain_db(target, ceiling)
+            encode = dataclasses.replace(encode, live_copy=None)
+            label = f"Writing {path.name} again (the encoder made peaks of {delivered:+.1f} dBTP)"
+            meters = write(db_to_gain(gain_db), ceiling, label)
+        if meters is None:
+            assert analysis is not None
+            loudness = analysis.loudness(gain_db, ceiling)
+            true_peak = min(analysis.true_peak_dbtp() + gain_db, ceiling - LIMITER_MARGIN_DB)
+        else:
+            loudness, true_peak = meters[0].integrated(), meters[1].peak_dbtp()
+        if delivered is not None:
+            true_peak = delivered
         # Chapters first: write_tags merges into the ID3 tag that write_chapters saved.
         if output.chapters:
             write_chapters(tmp, fmt, chapter_spans(session.timeline))
@@ -539,13 +589,14 @@ def _render(
         frames=plan.frames,
         sample_rate=rate,
         channels=channels,
-        loudness_lufs=out_meter.integrated(),
-        true_peak_dbtp=peak_meter.peak_dbtp(),
+        loudness_lufs=loudness - fmt.level_loss_db,
+        true_peak_dbtp=true_peak,
         gain_db=gain_db,
         synthesized=session.speech.synthesized,
         cached=session.speech.from_cache,
         seconds=time.perf_counter() - started,
         stems=tuple(stem_paths.values()),
+        peak_before_encoding=fmt.lossy and not fmt.check_peak,
     )
 
 
@@ -584,38 +635,23 @@ def _loudness_pass(
 
 
 def _master_gain_db(
-    session: Session,
+    analysis: MixAnalysis | None,
     plan: MixPlan,
     target: float,
     ceiling: float,
     blocks: int,
     progress: Progress,
-    missed: tuple[float, float] | None = None,
 ) -> float:
     """The gain that brings the limited master to ``target`` LUFS.
 
     Worked out from the clips' loudness profiles, without mixing the session
     (:class:`~acuvoice.audio.analysis.MixAnalysis`: a few hundredths of a LU from the limited
-    master in the measurements there). A session with a user's ambience file is measured
-    by mixing it: the first pass measures the mix; where that gain pushes peaks past the
-    ceiling, the limiter takes some loudness away, and one more pass measures the limited
-    result and corrects the gain by the difference (the limiter then works a little
-    harder, so the result lands within a few tenths of a LU).
-
-    Args:
-        missed: ``(gain_db, lufs)``: a master written at ``gain_db`` measured ``lufs``, too
-            far from the target. The analysis's error at that gain is taken off the target
-            (without one, the gain is corrected by the difference).
+    master in the measurements there). A session with a user's ambience file (no
+    analysis) is measured by mixing it: the first pass measures the mix; where that gain
+    pushes peaks past the ceiling, the limiter takes some loudness away, and one more pass
+    measures the limited result and corrects the gain by the difference (the limiter then
+    works a little harder, so the result lands within a few tenths of a LU).
     """
-    analysis = session_analysis(
-        plan, session.timeline, session.speech, session.cues, session.ambience
-    )
-    if missed is not None:
-        written, measured = missed
-        if analysis is None:
-            return written + normalization_gain_db(measured, target)
-        error = measured - analysis.loudness(written, ceiling)
-        return analysis.gain_db(target, ceiling, error)
     if analysis is not None:
         return analysis.gain_db(target, ceiling)
     lufs, peak = _loudness_pass(plan, None, ceiling, "Measuring loudness", blocks, progress)

@@ -51,13 +51,26 @@ def _analysed(clip: Clip, sample_rate: int, channels: int) -> Samples:
     return clip.to(sample_rate, 1 if clip.channels == 1 else channels).samples
 
 
-def _of_samples(clip: Clip, sample_rate: int, channels: int) -> Profile:
-    """The profile of a clip held in memory, remembered by its content."""
+def _of_samples(
+    clip: Clip, sample_rate: int, channels: int, cache: SynthesisCache | None = None
+) -> Profile:
+    """The profile of a clip held in memory, remembered by its content (and kept in
+    ``cache``, when given, for the next process: a cue set is made afresh by every render,
+    but its profile need not be)."""
     digest = hashlib.sha256(clip.samples.tobytes()).hexdigest()
-    key = (f"pcm:{clip.sample_rate}:{clip.channels}:{digest}", sample_rate, channels)
-    return _recall(key) or _remember(
-        key, clip_profile(_analysed(clip, sample_rate, channels), sample_rate)
-    )
+    source = f"pcm:{clip.sample_rate}:{clip.channels}:{digest}"
+    key = (source, sample_rate, channels)
+    found = _recall(key)
+    if found is not None:
+        return found
+    kind = f"loudness-{sample_rate}hz-{channels}ch-v{PROFILE_VERSION}"
+    data = cache.get_sidecar(digest, kind) if cache is not None else None
+    found = Profile.from_bytes(data, source) if data is not None else None
+    if found is None:
+        found = clip_profile(_analysed(clip, sample_rate, channels), sample_rate)
+        if cache is not None:
+            cache.put_sidecar(digest, kind, found.to_bytes(source))
+    return _remember(key, found)
 
 
 def speech_profile(
@@ -132,7 +145,10 @@ def session_analysis(
     }
     heard = {e.sound or "" for e in timeline.of_kind(EventKind.CUE)}
     sounds = {
-        name: (_of_samples(clip, rate, channels), _clip_samples(clip, rate, channels))
+        name: (
+            _of_samples(clip, rate, channels, speech.cache),
+            _clip_samples(clip, rate, channels),
+        )
         for name, clip in cues.items()
         if clip.frames and name in heard
     }

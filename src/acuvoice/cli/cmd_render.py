@@ -229,7 +229,7 @@ def command(
     result = made.result
     click.echo(
         f"{_shown(made.audio)}: {format_ms(result.duration_ms, precise=True)}, "
-        f"{result.loudness_lufs:.1f} LUFS, {result.true_peak_dbtp:.1f} dBTP, voice "
+        f"{result.loudness_lufs:.1f} LUFS, {result.true_peak_dbtp:.1f} dBTP{' before encoding' if result.peak_before_encoding else ''}, voice "
         f"{made.engine}/{Path(made.voice.id).name if made.voice.id.startswith('/') else made.voice.id} "
         f"({made.voice.license}); {result.synthesized} phrases synthesized, {result.cached} "
         f"from cache; {time.perf_counter() - started:.1f} s"
