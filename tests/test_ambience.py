@@ -509,3 +509,51 @@ def test_a_webm_recorded_as_a_stream_has_its_length_measured(tmp_path: Path) -> 
     assert abs(info.seconds - 3.0) < 0.021  # one Opus frame
     out = read(bed(str(path), rate=16000, channels=1), 3 * 3 * 16000, 16000)
     assert abs(loop_seconds(out[0], 16000) - 3.0) < 0.021
+
+
+def test_a_generated_bed_is_kept_on_disk_for_the_next_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rain takes over a second to generate: the next render maps the kept stretch instead.
+    monkeypatch.setattr(ambience_module, "_BUFFERS", {})
+    bed = open_ambience("rain", 22_050, 2, cache_dir=tmp_path)
+    assert bed is not None
+    first = bed.read(22_050 * 70)
+    kept = list((tmp_path / "beds").glob("rain-22050hz-2ch-seed0-*.npy"))
+    assert len(kept) == 1
+
+    def no_generating(*args: object) -> None:
+        raise AssertionError("generated again")
+
+    monkeypatch.setattr(ambience_module, "_BUFFERS", {})
+    monkeypatch.setattr(ambience_module, "_render_bed", no_generating)
+    again = open_ambience("rain", 22_050, 2, cache_dir=tmp_path)
+    assert again is not None
+    assert np.array_equal(again.read(22_050 * 70), first)
+
+    # A damaged file is made again (and replaced), never read as a bed.
+    kept[0].write_bytes(kept[0].read_bytes()[:1000])
+    monkeypatch.undo()
+    monkeypatch.setattr(ambience_module, "_BUFFERS", {})
+    fresh = open_ambience("rain", 22_050, 2, cache_dir=tmp_path)
+    assert fresh is not None
+    assert np.array_equal(fresh.read(22_050 * 70), first)
+    assert kept[0].stat().st_size > 22_050 * 60 * 2 * 4
+
+
+def test_a_bed_profile_is_kept_on_disk_and_read_back(tmp_path: Path) -> None:
+    from acuvoice.audio.analysis import bed_profile
+
+    made = bed_profile("ocean", 16_000, 1, tmp_path)
+    assert made is not None
+    bed_profile.cache_clear()
+    (path,) = (tmp_path / "beds").glob("ocean-16000hz-1ch-*.npz")
+    read = bed_profile("ocean", 16_000, 1, tmp_path)
+    assert read is not None and read is not made
+    assert (read.loop_frames, read.period) == (made.loop_frames, made.period)
+    for name in ("energy", "peak", "level"):
+        assert np.array_equal(getattr(read, name), getattr(made, name))
+    path.write_bytes(b"garbage")
+    bed_profile.cache_clear()
+    again = bed_profile("ocean", 16_000, 1, tmp_path)
+    assert again is not None and np.array_equal(again.energy, made.energy)

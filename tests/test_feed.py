@@ -123,3 +123,35 @@ def test_a_practice_plan_becomes_a_numbered_series(
     assert len(guids) == 9
     enclosures = [i.find("enclosure").get("url") for i in items]  # type: ignore[union-attr]
     assert len(set(enclosures[:7])) == 1 and enclosures[7] != enclosures[0]
+
+
+def test_a_catalog_with_a_feed_has_the_batch_write_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalog = tmp_path / "catalog.yaml"
+    feed = "feed: {base_url: https://example.org/desk, author: Mei Lin, serial: true}\n"
+    catalog.write_text(CATALOG.replace("[desk-break, nausea]", "[desk-break]") + feed)
+    args = ["batch", str(catalog), "-o", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "c")]
+    assert main(args) == 0
+    out, _err = capsys.readouterr()
+    assert "feed.xml" in out and "https://example.org/desk" in out
+    parsed = feedparser.parse((tmp_path / "out" / "feed.xml").read_text(encoding="utf-8"))
+    assert not parsed.bozo and len(parsed.entries) == 1
+    assert parsed.feed.author == "Mei Lin" and parsed.feed.itunes_type == "serial"
+    assert (tmp_path / "out" / "cover.png").is_file()
+
+    # A rerun renders nothing and writes the feed again; artwork of the wrong size fails the
+    # batch (exit status 1) and keeps the renders.
+    small = tmp_path / "small.png"
+    Image.new("RGB", (600, 600)).save(small)
+    catalog.write_text(catalog.read_text().replace("serial: true", "image: small.png"))
+    assert main(args) == 1
+    out, err = capsys.readouterr()
+    assert "1 reused" in out and "feed was not written" in err and "1400 to 3000" in err
+    assert "Traceback" not in err
+
+    # A feed without a web address is refused before anything renders, with its place.
+    catalog.write_text(catalog.read_text().replace("https://example.org/desk", "example.org"))
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "catalog.yaml:9:" in err and "https://" in err

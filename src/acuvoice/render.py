@@ -367,13 +367,16 @@ def mix_plan(session: Session, channels: int, workdir: Path | None = None) -> Mi
     ]
     ambience = session.ambience
     gain = 0.0 if ambience == "none" else db_to_gain(session.ambience_db - BED_LEVEL_DB)
+    kept = session.speech.cache.root if session.speech.cache is not None else None
     return MixPlan(
         sample_rate=rate,
         channels=channels,
         frames=ms_to_samples(timeline.duration_ms, rate),
         voice=voice,
         cues=cue_sources,
-        ambience=lambda: open_ambience(ambience, rate, channels, seed=0, workdir=workdir),
+        ambience=lambda: open_ambience(
+            ambience, rate, channels, seed=0, workdir=workdir, cache_dir=kept
+        ),
         ambience_gain=gain,
         duck_gain=db_to_gain(session.duck_db),
         speech_spans=spans,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import math
+import os
 import shutil
 import tempfile
 import weakref
@@ -638,15 +641,29 @@ def _file_fetch(stream: SoundStream) -> Fetch:
 LOOP_SECONDS = 60
 
 
+@functools.cache
+def generator_digest() -> str:
+    """A digest of this module's source: a bed kept on disk is made again when it changes."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
 def generated_bed(
-    spec: str, sample_rate: int, channels: int, seed: int = 0, *, loop: bool = True
+    spec: str,
+    sample_rate: int,
+    channels: int,
+    seed: int = 0,
+    *,
+    loop: bool = True,
+    cache_dir: Path | None = None,
 ) -> Ambience | None:
     """A generated bed by name, or ``None`` when ``spec`` names none.
 
     With ``loop`` (the default) the bed is rendered once for :data:`LOOP_SECONDS` and then
     looped with a crossfaded seam: generating rain or surf costs seconds of CPU per hour,
-    and the mixer reads the bed twice (a loudness pass and a writing pass), so a loop makes
-    a long session cheap without an audible repeat at an ambience level.
+    so a loop makes a long session cheap without an audible repeat at an ambience level.
+    With ``cache_dir`` the rendered stretch is kept there (``beds/``, 21 MB for 44.1 kHz
+    stereo) and mapped from disk by the next process instead of generated again (rain
+    takes over a second).
 
     Raises:
         UsageError: ``sample_rate`` or ``channels`` is not positive.
@@ -662,7 +679,7 @@ def generated_bed(
         return None
     if not loop:
         return makers[spec]()
-    return _prerendered(spec, sample_rate, channels, seed, makers[spec])
+    return _prerendered(spec, sample_rate, channels, seed, makers[spec], cache_dir)
 
 
 class _Prerendered:
@@ -681,30 +698,79 @@ class _Prerendered:
 
 
 def _prerendered(
-    spec: str, sample_rate: int, channels: int, seed: int, make: Callable[[], Ambience]
+    spec: str,
+    sample_rate: int,
+    channels: int,
+    seed: int,
+    make: Callable[[], Ambience],
+    cache_dir: Path | None,
 ) -> Ambience:
-    # One stretch is kept (about 21 MB for a minute of 44.1 kHz stereo), so the loudness pass
-    # and the writing pass share it; the key leaves out `make`, a fresh lambda each call.
+    # One stretch is kept in memory, so the passes of a render share it; the key leaves out
+    # `make`, a fresh lambda each call.
     key = (spec, sample_rate, channels, seed)
     if key not in _BUFFERS:
         _BUFFERS.clear()
-        # Generated in 5 s pieces: the generators' float64 temporaries for a whole minute
-        # at once would cost ~100 MB more than the loop itself.
-        bed, piece = make(), 5 * sample_rate
-        buffer = np.empty((channels, LOOP_SECONDS * sample_rate), dtype=np.float32)
-        for start in range(0, buffer.shape[1], piece):
-            stop = min(start + piece, buffer.shape[1])
-            buffer[:, start:stop] = bed.read(stop - start)
+        name = f"{spec}-{sample_rate}hz-{channels}ch-seed{seed}-{generator_digest()}.npy"
+        kept = cache_dir / "beds" / name if cache_dir is not None else None
+        buffer = _load_bed(kept, (channels, LOOP_SECONDS * sample_rate))
+        if buffer is None:
+            buffer = _render_bed(make(), sample_rate, channels)
+            if kept is not None:
+                _keep_bed(kept, buffer)
         buffer.flags.writeable = False
         _BUFFERS[key] = buffer
     return _Prerendered(_BUFFERS[key], sample_rate)
+
+
+def _render_bed(bed: Ambience, sample_rate: int, channels: int) -> Samples:
+    # Generated in 5 s pieces: the generators' float64 temporaries for a whole minute at
+    # once would cost ~100 MB more than the loop itself.
+    piece = 5 * sample_rate
+    buffer = np.empty((channels, LOOP_SECONDS * sample_rate), dtype=np.float32)
+    for start in range(0, buffer.shape[1], piece):
+        stop = min(start + piece, buffer.shape[1])
+        buffer[:, start:stop] = bed.read(stop - start)
+    return buffer
+
+
+def _load_bed(path: Path | None, shape: tuple[int, int]) -> Samples | None:
+    """A kept stretch, mapped read-only, or ``None`` (missing, damaged or another shape)."""
+    if path is None:
+        return None
+    try:
+        data = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    if data.shape != shape or data.dtype != np.float32:
+        return None
+    return data  # type: ignore[no-any-return]
+
+
+def _keep_bed(path: Path, buffer: Samples) -> None:
+    """Keep a stretch for the next process, atomically; a cache that cannot be written is
+    only slower."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.save(fh, buffer, allow_pickle=False)
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
 
 
 _BUFFERS: dict[tuple[str, int, int, int], Samples] = {}
 
 
 def open_ambience(
-    spec: str, sample_rate: int, channels: int, seed: int = 0, *, workdir: Path | None = None
+    spec: str,
+    sample_rate: int,
+    channels: int,
+    seed: int = 0,
+    *,
+    workdir: Path | None = None,
+    cache_dir: Path | None = None,
 ) -> Ambience | None:
     """The ambience bed a routine asks for, ready to be read block by block.
 
@@ -725,6 +791,8 @@ def open_ambience(
         workdir: Where a long file that ffmpeg decodes is converted to WAV; a second bed
             opened on the same file and ``workdir`` reuses the conversion. ``None``: a
             temporary folder, removed when the bed is closed or dropped.
+        cache_dir: Where a generated bed's rendered stretch is kept for the next process
+            (see :func:`generated_bed`); ``None``: made in memory each time.
 
     Returns:
         The bed, or ``None`` for ``none``.
@@ -739,7 +807,7 @@ def open_ambience(
     _check_format(sample_rate, channels)
     if spec == "none":
         return None
-    bed = generated_bed(spec, sample_rate, channels, seed)
+    bed = generated_bed(spec, sample_rate, channels, seed, cache_dir=cache_dir)
     if bed is not None:
         return bed
     return _open_file(_file_path(spec), sample_rate, channels, workdir)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import math
+import os
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from acuvoice.audio.ambience import LOOP_SECONDS, generated_bed
+from acuvoice.audio.ambience import LOOP_SECONDS, generated_bed, generator_digest
 from acuvoice.audio.buffer import Samples
 from acuvoice.audio.loudness import (
     LIMITER_MARGIN_DB,
@@ -208,14 +213,60 @@ class BedProfile:
 
 
 @functools.lru_cache(maxsize=4)
-def bed_profile(spec: str, sample_rate: int, channels: int) -> BedProfile | None:
-    """The profile of a generated bed, computed once per process per bed, rate and channels.
+def bed_profile(
+    spec: str, sample_rate: int, channels: int, cache_dir: Path | None = None
+) -> BedProfile | None:
+    """The profile of a generated bed, computed once per process per bed, rate and channels
+    (and with ``cache_dir``, kept there in ``beds/`` for the next process).
 
     Returns:
         ``None`` for ``none``, a user's file, or a bed that does not loop as expected
         (then the session is measured by mixing it).
     """
-    bed = generated_bed(spec, sample_rate, channels)
+    kept = None
+    if cache_dir is not None:
+        source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+        name = f"{spec}-{sample_rate}hz-{channels}ch-{generator_digest()}-{source}"
+        kept = cache_dir / "beds" / f"{name}.profile-v{PROFILE_VERSION}.npz"
+        found = _load_bed_profile(kept, sample_rate, channels)
+        if found is not None:
+            return found
+    made = _bed_profile(spec, sample_rate, channels, cache_dir)
+    if made is not None and kept is not None:
+        _keep_bed_profile(kept, made)
+    return made
+
+
+def _load_bed_profile(path: Path, sample_rate: int, channels: int) -> BedProfile | None:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            loop_frames, period = (int(v) for v in data["frames"])
+            got = BedProfile(sample_rate, channels, loop_frames, period,
+                             data["energy"], data["peak"], data["level"])  # fmt: skip
+    except (OSError, ValueError, KeyError):
+        return None
+    if not (got.energy.shape == got.peak.shape and got.level.shape[0] == got.energy.shape[0]):
+        return None
+    return got
+
+
+def _keep_bed_profile(path: Path, profile: BedProfile) -> None:
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, frames=np.array([profile.loop_frames, profile.period]),
+                         energy=profile.energy, peak=profile.peak, level=profile.level)  # fmt: skip
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _bed_profile(
+    spec: str, sample_rate: int, channels: int, cache_dir: Path | None
+) -> BedProfile | None:
+    bed = generated_bed(spec, sample_rate, channels, cache_dir=cache_dir)
     if bed is None:
         return None
     # The loop as ambience._Prerendered makes it: LOOP_SECONDS, then a seam of half a second.

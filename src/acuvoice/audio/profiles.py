@@ -129,7 +129,9 @@ def session_analysis(
     rate, channels = plan.sample_rate, plan.channels
     bed = None
     if plan.ambience_gain > 0:
-        bed = bed_profile(ambience, rate, channels)
+        bed = bed_profile(
+            ambience, rate, channels, speech.cache.root if speech.cache is not None else None
+        )
         if bed is None:
             return None
     spoken = {e.text or "" for e in timeline.of_kind(EventKind.SPEECH)}

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -22,6 +23,7 @@ from acuvoice.app.request import (
     RoutineRef,
     TagOverrides,
 )
+from acuvoice.batch.feed import FeedOptions
 from acuvoice.errors import Problem, RoutineError
 from acuvoice.export.audio import AUDIO_FORMATS
 from acuvoice.render import SessionOptions
@@ -108,6 +110,37 @@ class CatalogDefaultsIn(_Strict):
     tags: CatalogTagsIn = CatalogTagsIn()
 
 
+class CatalogFeedIn(_Strict):
+    """A podcast feed of the renders, written by the batch when it ends (as `acuvoice feed`)."""
+
+    base_url: str = Field(
+        max_length=2000,
+        description="where the output folder is published, e.g. https://example.org/sessions",
+    )
+    title: str | None = Field(None, max_length=200, description="default: the catalog's title")
+    author: str | None = Field(None, max_length=200)
+    description: str | None = Field(None, max_length=4000)
+    image: str | None = Field(
+        None,
+        min_length=1,
+        max_length=500,
+        description="square PNG or JPEG, 1400-3000 px, relative to the catalog "
+        "(default: a cover made from the title)",
+    )
+    serial: bool = Field(False, description="episodes are meant in order")
+
+    @field_validator("base_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"{value!r} is not a web address: write where the output folder is "
+                "published, starting with http:// or https:// (https://example.org/sessions)"
+            )
+        return value
+
+
 class CatalogIn(_Strict):
     """An acuvoice catalog, format version 1."""
 
@@ -124,6 +157,7 @@ class CatalogIn(_Strict):
     )
     variants: VariantsIn = VariantsIn()
     defaults: CatalogDefaultsIn = CatalogDefaultsIn()
+    feed: CatalogFeedIn | None = None
 
 
 def catalog_json_schema() -> dict[str, Any]:
@@ -158,6 +192,7 @@ class Catalog:
     path: Path
     items: tuple[BatchItem, ...]
     episodes: tuple[Episode, ...] = ()
+    feed: FeedOptions | None = None
 
 
 class _StageIn(BaseModel):
@@ -210,7 +245,19 @@ def load_catalog(path: Path, shown: str | None = None) -> Catalog:
         parsed = CatalogIn.model_validate(doc.data)
     except ValidationError as exc:
         raise CatalogError(problems_from_validation(exc, doc, shown, CatalogIn)) from None
-    return Catalog(parsed.title, path.absolute(), tuple(_expand(parsed, base)))
+    feed = None
+    if parsed.feed is not None:
+        f = parsed.feed
+        image = None
+        if f.image is not None:
+            image = base / f.image
+            if not image.is_file():
+                mark = doc.values.get(("feed", "image"))
+                line, column = (mark.line, mark.column) if mark else (1, 1)
+                why = f"the feed's image {f.image} is not there (relative to the catalog)"
+                raise CatalogError([Problem(shown, line, column, why)])
+        feed = FeedOptions(f.base_url, f.title, f.author, f.description, None, image, f.serial)
+    return Catalog(parsed.title, path.absolute(), tuple(_expand(parsed, base)), (), feed)
 
 
 def _practice_catalog(plan: PracticePlanIn, path: Path, doc: Any, shown: str) -> Catalog:

@@ -12,6 +12,7 @@ interchangeable. One failed render does not stop the others.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import multiprocessing
@@ -32,6 +33,7 @@ from typing import Any, TypeVar
 from acuvoice.app import RenderRequest, render, validate
 from acuvoice.app.checks import MANIFEST
 from acuvoice.batch.catalog import Catalog
+from acuvoice.batch.feed import write_feed
 from acuvoice.errors import AcuvoiceError, Cancelled, OutputError, RenderError, UsageError
 from acuvoice.files import write_text_atomic
 from acuvoice.points.library import builtin_library
@@ -72,6 +74,10 @@ class BatchReport:
 
     results: tuple[ItemResult, ...]
     wall_s: float
+    #: The podcast feed the catalog asked for, written when the batch ended.
+    feed: Path | None = None
+    #: Why that feed could not be written (the renders are kept).
+    feed_problem: str | None = None
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -442,6 +448,11 @@ def run_batch(
             tuple(r for r in results if r is not None), time.perf_counter() - started
         )
         write_index(out, catalog, report)
+        if catalog.feed is not None and any(r.status != "failed" for r in report.results):
+            try:
+                report = dataclasses.replace(report, feed=write_feed(out, catalog.feed))
+            except AcuvoiceError as exc:
+                report = dataclasses.replace(report, feed_problem=str(exc))
     return report
 
 

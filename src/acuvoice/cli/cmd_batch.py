@@ -73,6 +73,9 @@ def command(
       variants:
         target: [10m, 15m]
         avoid: [[], [pregnancy]]
+      feed: {base_url: https://example.org/sessions, author: Mei Lin}
+    \b
+    With feed:, the batch ends by writing OUTPUT/feed.xml as `acuvoice feed` does.
     \b
       acuvoice batch catalog.yaml -o sessions --jobs 2
       acuvoice batch catalog.yaml -o /shared/sessions --scheduler tcp://10.0.0.5:8786
@@ -130,8 +133,15 @@ def command(
             loaded, out, jobs=jobs, force=force, cache_dir=cache_dir, on_done=on_done
         )
     _summary(report)
+    if report.feed is not None:
+        click.echo(f"wrote {shlex.quote(str(report.feed))}; publish {shlex.quote(str(out))} at "
+                   f"{loaded.feed.base_url if loaded.feed else ''}")  # fmt: skip
     if not report.ok:
         raise RenderError(f"{report.count('failed')} of {len(report.results)} renders failed")
+    if report.feed_problem is not None:
+        raise RenderError(
+            f"the renders are done, but the feed was not written: {report.feed_problem}"
+        )
 
 
 def _summary(report: BatchReport) -> None:
