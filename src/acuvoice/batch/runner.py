@@ -22,8 +22,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -186,57 +188,124 @@ def render_one(request: RenderRequest, folder: str, cache_dir: str | None) -> Re
     """Render one request into ``folder`` and write its commit marker.
 
     In a process's main thread (a local batch worker) the render runs right there. In
-    another thread (a Dask worker runs tasks in threads) it runs in a Python process of its
-    own, tied to that thread: if the worker dies, the render and its encoder die with it.
-    That process leaves out ``MALLOC_TRIM_THRESHOLD_``, which Dask's nanny sets low for its
-    workers: with it, every large array is handed back to the system and faulted in again,
-    and a render takes about three times as long.
+    another thread (a Dask worker runs tasks in threads) it runs in a Python process of
+    that thread's own, started with its first render and kept for the next ones (so the
+    imports are paid once per worker thread, not once per render), tied to the thread: if
+    the worker dies, the process and its encoder die with it. That process leaves out
+    ``MALLOC_TRIM_THRESHOLD_``, which Dask's nanny sets low for its workers: with it, every
+    large array is handed back to the system and faulted in again, and a render takes
+    about three times as long.
     """
     if threading.current_thread() is threading.main_thread():
         return _render_here(request, folder, cache_dir)
-    payload = pickle.dumps((request, folder, cache_dir))
-    code = "from acuvoice.batch.runner import child_main; child_main()"
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        input=payload,
-        capture_output=True,
-        check=False,
-        preexec_fn=tied_to_parent(),
-        env={k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"},
-    )
-    try:
-        ok, value = pickle.loads(done.stdout)
-    except Exception:
-        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-        raise RenderError(
-            f"the render process ended with status {done.returncode}: {' '.join(tail)}"
-        ) from None
+    child = _RenderProcess.of_this_thread()
+    ok, value = child.call((request, folder, cache_dir))
     if ok:
         assert isinstance(value, RenderStats)
         return value
+    assert isinstance(value, BaseException)
     raise value
 
 
+class _RenderProcess:
+    """A Python process that renders the requests one thread sends it, one at a time:
+    length-prefixed pickles both ways (``(request, folder, cache_dir)`` in, ``(True,
+    stats)`` or ``(False, exception)`` out); its log goes to a temporary file, whose last
+    lines explain a process that died."""
+
+    _local = threading.local()
+
+    def __init__(self) -> None:
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - as long as the process lives
+        code = "from acuvoice.batch.runner import child_main; child_main()"
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            preexec_fn=tied_to_parent(),
+            env={k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"},
+        )
+        # When its thread ends (and drops it), the process is told to stop and waited for.
+        weakref.finalize(self, _stop_child, self._proc, self._log)
+
+    @classmethod
+    def of_this_thread(cls) -> _RenderProcess:
+        child: _RenderProcess | None = getattr(cls._local, "child", None)
+        if child is None or child._proc.poll() is not None:
+            child = cls._local.child = cls()
+        return child
+
+    def call(self, job: tuple[RenderRequest, str, str | None]) -> tuple[bool, object]:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        try:
+            _send(self._proc.stdin, pickle.dumps(job))
+            answer: tuple[bool, object] = pickle.loads(_receive(self._proc.stdout))
+        except Exception:
+            self._proc.kill()
+            status = self._proc.wait()
+            self._log.seek(0)  # the finalizer closes it
+            lines = self._log.read().decode("utf-8", "replace").strip().splitlines()
+            self._local.child = None
+            raise RenderError(
+                f"the render process ended with status {status}: {' '.join(lines[-3:])}"
+            ) from None
+        return answer
+
+
+def _stop_child(proc: subprocess.Popen[bytes], log: Any) -> None:
+    with contextlib.suppress(OSError):
+        if proc.stdin is not None:
+            proc.stdin.close()  # end of input: the loop returns
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+    log.close()
+
+
+def _send(pipe: Any, data: bytes) -> None:
+    pipe.write(len(data).to_bytes(8, "little") + data)
+    pipe.flush()
+
+
+def _receive(pipe: Any) -> bytes:
+    head = pipe.read(8)
+    if len(head) < 8:
+        raise EOFError("the pipe closed")
+    size = int.from_bytes(head, "little")
+    data: bytes = pipe.read(size)
+    if len(data) < size:
+        raise EOFError("the pipe closed")
+    return data
+
+
 def child_main() -> None:
-    """The render process of :func:`render_one`: a pickled request on stdin, the pickled
-    outcome (``(True, stats)`` or ``(False, exception)``) on stdout."""
-    out = sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing but the result may reach the pipe
-    request, folder, cache_dir = pickle.loads(sys.stdin.buffer.read())
-    try:
-        result: tuple[bool, object] = (True, _render_here(request, folder, cache_dir))
-    except BaseException as exc:  # sent back, raised in the worker
-        result = (False, exc)
-    try:
-        data = pickle.dumps(result)
-    except Exception as exc:
-        data = pickle.dumps((False, RenderError(f"{type(exc).__name__}: {exc}")))
-    out.write(data)
-    out.flush()
+    """The render process of :func:`render_one`: renders what comes on stdin until it
+    closes, answering each on stdout (see :class:`_RenderProcess`)."""
+    source, out = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but the results may reach the pipe
+    while True:
+        try:
+            request, folder, cache_dir = pickle.loads(_receive(source))
+        except EOFError:
+            return
+        try:
+            result: tuple[bool, object] = (True, _render_here(request, folder, cache_dir))
+        except BaseException as exc:  # sent back, raised in the worker
+            result = (False, exc)
+        try:
+            data = pickle.dumps(result)
+        except Exception as exc:
+            data = pickle.dumps((False, RenderError(f"{type(exc).__name__}: {exc}")))
+        _send(out, data)
 
 
 def _render_here(request: RenderRequest, folder: str, cache_dir: str | None) -> RenderStats:
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu, before = time.perf_counter(), time.process_time(), os.times()
     _one_thread_engines()
     interruptible = threading.current_thread() is threading.main_thread()
     if interruptible:  # Ctrl-C stops this render (cleanly) and nothing else
@@ -253,9 +322,11 @@ def _render_here(request: RenderRequest, folder: str, cache_dir: str | None) -> 
         text = json.dumps(outcome.manifest, indent=2, ensure_ascii=False) + "\n"
         write_text_atomic(Path(folder) / MANIFEST, text)
         files.append(Path(folder) / MANIFEST)
-    children = os.times()
+    after = os.times()  # the encoders this render ran (a process may render many)
+    children = after.children_user + after.children_system
+    children -= before.children_user + before.children_system
     return RenderStats(
-        cpu_s=time.process_time() - cpu + children.children_user + children.children_system,
+        cpu_s=time.process_time() - cpu + children,
         wall_s=time.perf_counter() - started,
         bytes=sum(p.stat().st_size for p in files),
         synthesized=outcome.result.synthesized,
