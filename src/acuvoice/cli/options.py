@@ -11,9 +11,9 @@ import click
 
 from acuvoice.app import RoutineRef
 from acuvoice.errors import UsageError
-from acuvoice.render import SessionOptions
 from acuvoice.routine.loader import looks_like_voice_file, sound_spec_problem
 from acuvoice.routine.model import AMBIENCES, CUE_SETS
+from acuvoice.session import SessionOptions
 from acuvoice.timeline import Timeline
 from acuvoice.units import parse_duration_ms
 
