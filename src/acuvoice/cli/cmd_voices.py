@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from acuvoice.engines import kokoro_install
 from acuvoice.engines.registry import INSTALL_HINTS, engine_names, get_engine
 from acuvoice.errors import UsageError
 from acuvoice.validation import did_you_mean
@@ -109,6 +108,8 @@ def install(engine: str, tarball: Path | None) -> None:
             f"acuvoice voices install knows no engine {engine!r}{did_you_mean(engine, INSTALLABLE)}; "
             f"it installs {', '.join(INSTALLABLE)} (the other engines come with their Python packages)"
         )
+    from acuvoice.engines import kokoro_install
+
     report = kokoro_install.install(tarball=tarball, say=lambda line: click.echo(f"kokoro: {line}"))
     voices = sum(
         1 for name in kokoro_install.VOICE_SHA256 if f"voices/{name}.bin" in report.written
