@@ -195,10 +195,12 @@ def test_listing_engines_imports_no_engine_library() -> None:
 
 
 def test_format_names_match_the_writers() -> None:
+    from acuvoice.export import SCRIPT_FORMATS
     from acuvoice.export.audio import AUDIO_FORMATS
-    from acuvoice.export.formats import AUDIO_FORMAT_NAMES
+    from acuvoice.export.formats import AUDIO_FORMAT_NAMES, SCRIPT_FORMAT_NAMES
 
     assert tuple(AUDIO_FORMATS) == AUDIO_FORMAT_NAMES
+    assert tuple(SCRIPT_FORMATS) == SCRIPT_FORMAT_NAMES
 
 
 def test_render_reexports_the_session_options() -> None:

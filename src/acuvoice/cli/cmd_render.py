@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from acuvoice.app import CoverChoice, OutputChoices, RenderRequest, TagOverrides
 from acuvoice.cli.options import (
     ClickProgress,
     UserPath,
@@ -171,7 +170,7 @@ def command(
     Paths you type are relative to where you are; paths in a routine, to its folder. A
     failed or interrupted render leaves no file and no half-written folder behind.
     """
-    from acuvoice.app import render
+    from acuvoice.app import CoverChoice, OutputChoices, RenderRequest, TagOverrides, render
     from acuvoice.export.audio import audio_format
 
     started = time.perf_counter()

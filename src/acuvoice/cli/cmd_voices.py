@@ -7,9 +7,7 @@ from pathlib import Path
 
 import click
 
-from acuvoice.engines.registry import INSTALL_HINTS, engine_names, get_engine
 from acuvoice.errors import UsageError
-from acuvoice.validation import did_you_mean
 
 #: Engines whose voice files ``acuvoice voices install`` puts in place.
 INSTALLABLE = ("kokoro",)
@@ -42,6 +40,9 @@ def command(
     """
     if ctx.invoked_subcommand is not None:
         return
+    from acuvoice.engines.registry import INSTALL_HINTS, engine_names, get_engine
+    from acuvoice.validation import did_you_mean
+
     names = engine_names()
     if engine_name is not None:
         if engine_name not in names:
@@ -103,6 +104,8 @@ def install(engine: str, tarball: Path | None) -> None:
     $XDG_DATA_HOME/acuvoice/kokoro, else ~/.local/share/acuvoice/kokoro. Running it again
     checks what is there and does nothing more.
     """
+    from acuvoice.validation import did_you_mean
+
     if engine not in INSTALLABLE:
         raise UsageError(
             f"acuvoice voices install knows no engine {engine!r}{did_you_mean(engine, INSTALLABLE)}; "
