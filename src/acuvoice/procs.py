@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -39,3 +40,10 @@ def tied_to_parent() -> Callable[[], None] | None:
     cluster, say) stops too, instead of writing on into a file nobody will keep. ``None``
     where the platform has no such thing."""
     return _die_with_parent if _PRCTL is not None else None
+
+
+def default_jobs() -> int:
+    """One render per core."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)

@@ -7,13 +7,17 @@ import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from acuvoice.errors import OutputError, UsageError
 from acuvoice.files import write_text_atomic
-from acuvoice.plan import BuiltPlan, PlanAnswers, build_plan, plan_content
-from acuvoice.plan.practice import PracticePlan, build_practice_plan
-from acuvoice.points.library import PointLibrary, builtin_library
+from acuvoice.plan.content import plan_content
 from acuvoice.units import describe_ms
+
+if TYPE_CHECKING:  # the builder, the compiler and the point library load when a plan is made
+    from acuvoice.plan.builder import BuiltPlan, PlanAnswers
+    from acuvoice.plan.practice import PracticePlan
+    from acuvoice.points.library import PointLibrary
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,8 @@ class PlanRequest:
 
     @property
     def answers(self) -> PlanAnswers:
+        from acuvoice.plan.builder import PlanAnswers
+
         return PlanAnswers(self.concerns, self.minutes, self.avoid, self.level, self.language)
 
 
@@ -75,6 +81,10 @@ def plan(request: PlanRequest, *, library: PointLibrary | None = None) -> PlanOu
             out of range).
         PlanError: No session can be made for these answers; says why and what can.
     """
+    from acuvoice.plan.builder import build_plan
+    from acuvoice.plan.practice import build_practice_plan
+    from acuvoice.points.library import builtin_library
+
     library = library or builtin_library()
     if request.days is None:
         built = build_plan(request.answers, library)

@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from acuvoice.errors import OutputError, UsageError
-from acuvoice.export.audio import AUDIO_FORMATS
+from acuvoice.export.formats import AUDIO_FORMAT_NAMES
 from acuvoice.points.library import PointLibrary
-from acuvoice.render import SessionOptions
 from acuvoice.routine.loader import (
     BUILTIN_LANGUAGE,
     builtin_routine_path,
@@ -19,6 +18,7 @@ from acuvoice.routine.loader import (
     load_routine_text,
 )
 from acuvoice.routine.model import Routine
+from acuvoice.session import SessionOptions
 from acuvoice.validation import did_you_mean
 
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
@@ -163,7 +163,7 @@ class RoutineRef:
 
 #: File suffixes and the format each holds.
 SUFFIX_FORMATS = {
-    **{name: name for name in AUDIO_FORMATS},
+    **{name: name for name in AUDIO_FORMAT_NAMES},
     "m4b": "m4a",
     "mp4": "m4a",
     "aac": "m4a",
@@ -206,10 +206,10 @@ class OutputChoices:
         Raises:
             OutputError: An unknown format, a bad file name, channels or bit rate.
         """
-        if self.format not in AUDIO_FORMATS:
+        if self.format not in AUDIO_FORMAT_NAMES:
             raise OutputError(
-                f"unknown audio format {self.format!r}{did_you_mean(self.format, AUDIO_FORMATS)}; "
-                f"choose one of {', '.join(AUDIO_FORMATS)}"
+                f"unknown audio format {self.format!r}{did_you_mean(self.format, AUDIO_FORMAT_NAMES)}; "
+                f"choose one of {', '.join(AUDIO_FORMAT_NAMES)}"
             )
         if self.name is not None:
             check_file_name(self.name)

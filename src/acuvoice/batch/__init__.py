@@ -14,12 +14,12 @@ from acuvoice.batch.runner import (
     ItemResult,
     RenderStats,
     dask_executor,
-    default_jobs,
     is_complete,
     local_executor,
     run_batch,
     sweep,
 )
+from acuvoice.procs import default_jobs
 
 __all__ = [
     "BatchItem",

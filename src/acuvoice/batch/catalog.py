@@ -25,11 +25,10 @@ from acuvoice.app.request import (
 )
 from acuvoice.batch.feed import FeedOptions
 from acuvoice.errors import Problem, RoutineError
-from acuvoice.export.audio import AUDIO_FORMATS
-from acuvoice.render import SessionOptions
 from acuvoice.routine.loader import looks_like_voice_file
 from acuvoice.routine.model import AMBIENCES, CUE_SETS
 from acuvoice.schema import PositiveMs, _Strict
+from acuvoice.session import SessionOptions
 from acuvoice.units import describe_ms, format_ms
 from acuvoice.validation import problems_from_validation
 from acuvoice.yamlpos import YamlProblems, parse_yaml, read_text
@@ -373,7 +372,6 @@ def _sound(value: str | None, names: tuple[str, ...], base: Path) -> str | None:
 
 
 __all__ = [
-    "AUDIO_FORMATS",
     "BatchItem",
     "Catalog",
     "CatalogError",

@@ -39,7 +39,7 @@ from acuvoice.batch.feed import write_feed
 from acuvoice.errors import AcuvoiceError, Cancelled, OutputError, RenderError, UsageError
 from acuvoice.files import write_text_atomic
 from acuvoice.points.library import builtin_library
-from acuvoice.procs import tied_to_parent
+from acuvoice.procs import default_jobs, tied_to_parent
 
 T = TypeVar("T")
 
@@ -91,13 +91,6 @@ class BatchReport:
 
 #: ``on_done(result, finished, total)``: told as each render finishes (or is reused).
 OnDone = Callable[[ItemResult, int, int], None]
-
-
-def default_jobs() -> int:
-    """One render per core."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
 
 
 def local_executor(jobs: int) -> ProcessPoolExecutor:

@@ -6,21 +6,17 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from acuvoice.batch import (
-    BatchReport,
-    ItemResult,
-    dask_executor,
-    default_jobs,
-    load_catalog,
-    run_batch,
-)
-from acuvoice.batch.runner import prepare
 from acuvoice.cli.options import dask_scheduler, scheduler_options
 from acuvoice.errors import RenderError
+from acuvoice.procs import default_jobs
 from acuvoice.units import format_ms
+
+if TYPE_CHECKING:
+    from acuvoice.batch import BatchReport, ItemResult
 
 
 @click.command("batch")
@@ -80,6 +76,9 @@ def command(
       acuvoice batch catalog.yaml -o sessions --jobs 2
       acuvoice batch catalog.yaml -o /shared/sessions --scheduler tcp://10.0.0.5:8786
     """
+    from acuvoice.batch import dask_executor, load_catalog, run_batch
+    from acuvoice.batch.runner import prepare
+
     loaded = load_catalog(catalog, shlex.quote(str(catalog)))
     out = output if output is not None else catalog.with_suffix("")
     if dry_run:

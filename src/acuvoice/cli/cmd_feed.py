@@ -7,8 +7,6 @@ from pathlib import Path
 
 import click
 
-from acuvoice.batch.feed import FeedOptions, write_feed
-
 
 @click.command("feed")
 @click.argument("out", type=click.Path(file_okay=False, exists=True, path_type=Path))
@@ -49,6 +47,8 @@ def command(
       acuvoice batch catalog.yaml -o sessions
       acuvoice feed sessions --base-url https://example.org/sessions --author "Mei Lin"
     """
+    from acuvoice.batch.feed import FeedOptions, write_feed
+
     options = FeedOptions(
         base_url,
         title=title,

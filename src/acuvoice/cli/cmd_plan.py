@@ -5,13 +5,16 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from acuvoice.app import PlanRequest, plan, plan_levels, save_plan
 from acuvoice.errors import OutputError, UsageError
-from acuvoice.plan import MAX_MINUTES, MIN_MINUTES, PlanAnswers, PlanError
-from acuvoice.plan.practice import MAX_DAYS
+from acuvoice.plan.limits import MAX_DAYS, MAX_MINUTES, MIN_MINUTES
+
+if TYPE_CHECKING:
+    from acuvoice.plan import PlanAnswers
 
 
 def plan_command(answers: PlanAnswers, days: int | None = None) -> str:
@@ -108,6 +111,8 @@ def command(
       acuvoice plan --for sleep --minutes 15 | acuvoice render - -o sleep.mp3
       acuvoice plan --for back --minutes 30 --days 42 -o back-plan
     """
+    from acuvoice.plan import PlanError
+
     request = PlanRequest(_split(concerns), minutes, _split(avoid), level, language, days)
     if days is not None and output is None:
         raise click.UsageError("--days writes a folder of routines; name it with -o FOLDER")

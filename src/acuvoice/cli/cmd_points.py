@@ -7,7 +7,6 @@ import textwrap
 import click
 
 from acuvoice.errors import Problem, UnknownPointError
-from acuvoice.points.library import builtin_library
 
 
 def wrap(text: str) -> str:
@@ -72,6 +71,8 @@ def command(
       acuvoice points --region lower-back --avoid pregnancy --avoid osteoporosis
       acuvoice points --topics
     """
+    from acuvoice.points.library import builtin_library
+
     library = builtin_library()
     region_names = sorted({p.region for p in library if p.region})
     if conditions:

@@ -7,13 +7,6 @@ from pathlib import Path
 
 import click
 
-from acuvoice.app import (
-    CoverChoice,
-    OutputChoices,
-    RenderRequest,
-    TagOverrides,
-    render,
-)
 from acuvoice.cli.options import (
     ClickProgress,
     UserPath,
@@ -23,7 +16,7 @@ from acuvoice.cli.options import (
     session_options,
     timeline_options,
 )
-from acuvoice.export.audio import AUDIO_FORMATS, audio_format
+from acuvoice.export.formats import AUDIO_FORMAT_NAMES
 from acuvoice.units import format_ms
 
 
@@ -37,7 +30,7 @@ class RenderCommand(click.Command):
             if exc.option_name in ("--format", "-f"):
                 raise click.UsageError(
                     "render has no --format: the suffix of -o picks the format, as in "
-                    f"-o session.wav ({', '.join('.' + s for s in AUDIO_FORMATS)})",
+                    f"-o session.wav ({', '.join('.' + s for s in AUDIO_FORMAT_NAMES)})",
                     ctx,
                 ) from None
             raise
@@ -49,7 +42,7 @@ class RenderCommand(click.Command):
     "-o",
     "--output",
     type=UserPath(),
-    help=f"Output file; its suffix picks the format ({', '.join('.' + s for s in AUDIO_FORMATS)}); a missing folder is made. Default: ROUTINE-NAME.mp3 here. With --bundle, only its name is used.",
+    help=f"Output file; its suffix picks the format ({', '.join('.' + s for s in AUDIO_FORMAT_NAMES)}); a missing folder is made. Default: ROUTINE-NAME.mp3 here. With --bundle, only its name is used.",
 )
 @language_option
 @timeline_options
@@ -177,6 +170,9 @@ def command(
     Paths you type are relative to where you are; paths in a routine, to its folder. A
     failed or interrupted render leaves no file and no half-written folder behind.
     """
+    from acuvoice.app import CoverChoice, OutputChoices, RenderRequest, TagOverrides, render
+    from acuvoice.export.audio import audio_format
+
     started = time.perf_counter()
     fmt = audio_format(output).name if output is not None else "mp3"
     # The files go into the bundle folder, or beside -o, or here.

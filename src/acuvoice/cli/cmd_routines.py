@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import click
 
-from acuvoice.app import builtin_summaries
 from acuvoice.errors import UsageError
-from acuvoice.routine.loader import builtin_languages
 from acuvoice.units import format_ms
 
 
@@ -24,6 +22,9 @@ def command(language: str | None) -> None:
     A routine in another language is used with `--language`, as in
     `acuvoice render lower-back-pain --language es`.
     """
+    from acuvoice.app import builtin_summaries
+    from acuvoice.routine.loader import builtin_languages
+
     if language is not None:
         languages = builtin_languages()
         if language.split("-")[0].lower() not in languages:

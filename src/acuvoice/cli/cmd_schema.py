@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from acuvoice.files import write_text_atomic
-from acuvoice.schema import routine_json_schema
 
 
 @click.command("schema")
@@ -30,6 +29,8 @@ def command(output: Path | None, catalog: bool) -> None:
 
         schema = catalog_json_schema()
     else:
+        from acuvoice.schema import routine_json_schema
+
         schema = routine_json_schema()
     text = json.dumps(schema, indent=2) + "\n"
     if output is None:

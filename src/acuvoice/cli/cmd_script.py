@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from acuvoice.app import RenderRequest, script
 from acuvoice.cli.options import (
     ClickProgress,
     UserPath,
@@ -16,7 +15,7 @@ from acuvoice.cli.options import (
     session_options,
     timeline_options,
 )
-from acuvoice.export.scripts import SCRIPT_FORMATS, format_script
+from acuvoice.export.formats import SCRIPT_FORMAT_NAMES
 from acuvoice.files import write_text_atomic
 
 
@@ -26,7 +25,7 @@ from acuvoice.files import write_text_atomic
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(list(SCRIPT_FORMATS)),
+    type=click.Choice(list(SCRIPT_FORMAT_NAMES)),
     default="text",
     show_default=True,
     help="text: readable timed script; json: the timeline (see the format docs); vtt/srt/txt: "
@@ -66,6 +65,9 @@ def command(
     Speech lengths come from the voice that `render` would use (synthesized once and cached),
     so the script is exactly the session `render` makes with the same options.
     """
+    from acuvoice.app import RenderRequest, script
+    from acuvoice.export.scripts import format_script
+
     request = RenderRequest(
         routine=routine_arg(routine).in_language(language),
         session=session_options(

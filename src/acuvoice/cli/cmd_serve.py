@@ -11,8 +11,6 @@ import click
 
 from acuvoice.cli.options import UserPath, dask_scheduler, scheduler_options
 from acuvoice.errors import UsageError
-from acuvoice.web.executor import default_workers
-from acuvoice.web.server import Settings, access_token, create_app, is_loopback
 
 
 def default_data_dir() -> Path:
@@ -101,6 +99,9 @@ def command(
     again after a restart) and can be downloaded with their transcript and sheet.
     """
     import uvicorn
+
+    from acuvoice.web.executor import default_workers
+    from acuvoice.web.server import Settings, access_token, create_app, is_loopback
 
     if not is_loopback(host) and token is not None and len(token) < 16:
         raise UsageError("an access token should be at least 16 characters long")

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import click
 
-from acuvoice.app import check_routine
 from acuvoice.cli.options import language_option, routine_arg
 from acuvoice.errors import Severity, UsageError
-from acuvoice.points.library import builtin_library
 
 
 @click.command("validate")
@@ -21,6 +19,9 @@ def command(routines: tuple[str, ...], strict: bool, language: str | None) -> No
     a warning). Warnings point out what is valid but may mislead a listener, such as a point
     not advised in pregnancy with no caution for it.
     """
+    from acuvoice.app import check_routine
+    from acuvoice.points.library import builtin_library
+
     library = builtin_library()
     failed = 0
     for source in routines:

@@ -7,10 +7,7 @@ from pathlib import Path
 
 import click
 
-from acuvoice.engines import kokoro_install
-from acuvoice.engines.registry import INSTALL_HINTS, engine_names, get_engine
 from acuvoice.errors import UsageError
-from acuvoice.validation import did_you_mean
 
 #: Engines whose voice files ``acuvoice voices install`` puts in place.
 INSTALLABLE = ("kokoro",)
@@ -43,6 +40,9 @@ def command(
     """
     if ctx.invoked_subcommand is not None:
         return
+    from acuvoice.engines.registry import INSTALL_HINTS, engine_names, get_engine
+    from acuvoice.validation import did_you_mean
+
     names = engine_names()
     if engine_name is not None:
         if engine_name not in names:
@@ -104,11 +104,15 @@ def install(engine: str, tarball: Path | None) -> None:
     $XDG_DATA_HOME/acuvoice/kokoro, else ~/.local/share/acuvoice/kokoro. Running it again
     checks what is there and does nothing more.
     """
+    from acuvoice.validation import did_you_mean
+
     if engine not in INSTALLABLE:
         raise UsageError(
             f"acuvoice voices install knows no engine {engine!r}{did_you_mean(engine, INSTALLABLE)}; "
             f"it installs {', '.join(INSTALLABLE)} (the other engines come with their Python packages)"
         )
+    from acuvoice.engines import kokoro_install
+
     report = kokoro_install.install(tarball=tarball, say=lambda line: click.echo(f"kokoro: {line}"))
     voices = sum(
         1 for name in kokoro_install.VOICE_SHA256 if f"voices/{name}.bin" in report.written

@@ -5,17 +5,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from acuvoice.app import RoutineRef
 from acuvoice.errors import UsageError
-from acuvoice.render import SessionOptions
-from acuvoice.routine.loader import looks_like_voice_file, sound_spec_problem
-from acuvoice.routine.model import AMBIENCES, CUE_SETS
-from acuvoice.timeline import Timeline
+from acuvoice.session import SessionOptions
 from acuvoice.units import parse_duration_ms
+
+if TYPE_CHECKING:  # imported where used: `--help` loads no routine machinery
+    from acuvoice.app import RoutineRef
+    from acuvoice.timeline import Timeline
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -140,6 +140,8 @@ def routine_arg(value: str) -> RoutineRef:
     A routine read from stdin has no folder (no includes or sound files) and is named after
     its title.
     """
+    from acuvoice.app import RoutineRef
+
     if value == "-":
         stream = sys.stdin
         if stream.isatty():
@@ -157,6 +159,9 @@ def sound_arg(key: str, value: str | None) -> str | None:
     Raises:
         UsageError: Not a built-in name, and no such folder (cues) or file (ambience) here.
     """
+    from acuvoice.routine.loader import sound_spec_problem
+    from acuvoice.routine.model import AMBIENCES, CUE_SETS
+
     if value is None:
         return None
     names = CUE_SETS if key == "cues" else AMBIENCES
@@ -170,6 +175,8 @@ def sound_arg(key: str, value: str | None) -> str | None:
 
 def voice_arg(value: str | None) -> str | None:
     """A ``--voice`` value: a voice file's path made absolute, a voice id as typed."""
+    from acuvoice.routine.loader import looks_like_voice_file
+
     if value is None:
         return None
     path = user_path(value)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
-from acuvoice.audio.buffer import Clip
+if TYPE_CHECKING:
+    from acuvoice.audio.buffer import Clip
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from acuvoice.compiler import CompileOptions, compile_timeline, target_range
 from acuvoice.errors import UsageError
 from acuvoice.measure import WordsPerMinute
 from acuvoice.plan.content import Level, PlanContent, TopicContent, plan_content
+from acuvoice.plan.limits import MAX_CONCERNS, MAX_MINUTES, MIN_MINUTES
 from acuvoice.points.library import PointLibrary, builtin_library
 from acuvoice.points.model import Point
 from acuvoice.routine.loader import load_routine_text
@@ -40,10 +41,6 @@ from acuvoice.timeline import EventKind
 from acuvoice.units import describe_ms
 from acuvoice.validation import did_you_mean
 
-#: The lengths a plan may ask for, in minutes.
-MIN_MINUTES, MAX_MINUTES = 3, 90
-#: At most this many concerns in one plan.
-MAX_CONCERNS = 3
 #: Speech estimates a plan must fit with: the compiler's own, and a slower voice.
 _PACES = (WordsPerMinute(150.0), WordsPerMinute(125.0))
 

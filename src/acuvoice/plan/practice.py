@@ -24,10 +24,9 @@ import yaml
 from acuvoice.errors import UsageError
 from acuvoice.plan.builder import BuiltPlan, PlanAnswers, build_plan, check_answers
 from acuvoice.plan.content import plan_content
+from acuvoice.plan.limits import MAX_DAYS
 from acuvoice.points.library import PointLibrary, builtin_library
 
-#: A practice plan lasts this many days at most.
-MAX_DAYS = 366
 #: Where each level's stage ends (the last day), and the level that follows.
 _PROGRESSION = {"beginner": (7, "intermediate"), "intermediate": (21, "experienced")}
 

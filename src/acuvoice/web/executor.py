@@ -25,8 +25,15 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 #: Modules the fork server imports once, so every task process starts with them loaded
-#: (``acuvoice.web.warm`` also fills the caches a render needs).
-PRELOAD = ("acuvoice.app", "acuvoice.web.worker", "acuvoice.web.warm")
+#: (``acuvoice.web.warm`` also fills the caches a render needs; ``acuvoice.app`` imports its
+#: modules only when used, so the render machinery is named).
+PRELOAD = (
+    "acuvoice.app",
+    "acuvoice.app.run",
+    "acuvoice.app.key",
+    "acuvoice.web.worker",
+    "acuvoice.web.warm",
+)
 
 
 class WorkerDied(RuntimeError):
