@@ -3,6 +3,7 @@ and nothing left behind when a chunk fails."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,8 +26,8 @@ from acuvoice.export.mp3_chunks import (
     DECODER_DELAY,
     ENCODER_DELAY,
     SPF,
-    _crc_from,
-    _frames,
+    crc16,
+    mpeg_frames,
     plan_chunks,
 )
 from acuvoice.export.tags import Tags
@@ -187,7 +188,7 @@ def audio_start(data: bytes) -> int:
 def test_the_xing_lame_header_is_true(rendered: Rendered) -> None:
     data = rendered.path.read_bytes()
     start = audio_start(data)
-    frames = _frames(data[start:], "x")
+    frames = mpeg_frames(data[start:], "x")
     info_size = frames[0][1]
     info = data[start : start + info_size]
     tag = 4 + 32
@@ -198,7 +199,7 @@ def test_the_xing_lame_header_is_true(rendered: Rendered) -> None:
     total = int.from_bytes(info[tag + 12 : tag + 16], "big")
     assert total == len(data) - start
     toc = list(info[tag + 16 : tag + 116])
-    assert toc[0] == 0 and all(a <= b for a, b in zip(toc, toc[1:], strict=False))
+    assert toc[0] == 0 and all(a <= b for a, b in itertools.pairwise(toc))
     # Each TOC entry points at a frame start, to 1/256 of the file.
     for i in (10, 50, 90):
         offset = frames[1 + i * count // 100][0]
@@ -209,8 +210,8 @@ def test_the_xing_lame_header_is_true(rendered: Rendered) -> None:
     assert delay_padding >> 12 == ENCODER_DELAY
     assert count * SPF - ENCODER_DELAY - (delay_padding & 0xFFF) == rendered.result.frames
     assert int.from_bytes(lame[28:32], "big") == total
-    assert int.from_bytes(lame[32:34], "big") == _crc_from(0, data[start + info_size :])
-    assert int.from_bytes(lame[34:36], "big") == _crc_from(0, info[: tag + 154])
+    assert int.from_bytes(lame[32:34], "big") == crc16(0, data[start + info_size :])
+    assert int.from_bytes(lame[34:36], "big") == crc16(0, info[: tag + 154])
     assert MP3(rendered.path).info.length == pytest.approx(rendered.result.frames / RATE, abs=1e-6)
     # ffprobe reads the Xing frame count (its duration is every frame's samples, as for
     # ffmpeg's own MP3s) and the LAME delay (the stream starts 576 + 529 samples in).
@@ -275,3 +276,18 @@ def test_an_interrupted_chunk_leaves_nothing(
         render_session(rendered.session, out, OutputOptions(encode_jobs=2, tags=Tags()))
     assert not out.exists()
     assert leftovers(tmp_path) == []
+
+
+def test_the_crc_is_lame_s() -> None:
+    def bitwise(data: bytes) -> int:
+        crc = 0
+        for byte in data:
+            crc ^= byte
+            for _ in range(8):
+                crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        return crc
+
+    assert crc16(0, b"123456789") == 0xBB3D  # CRC-16/ARC's check value
+    data = np.random.default_rng(1).integers(0, 256, 300_001, dtype=np.uint8).tobytes()
+    assert crc16(0, data) == bitwise(data)
+    assert crc16(crc16(0, data[:77]), data[77:]) == bitwise(data)

@@ -12,7 +12,6 @@ on both sides of a join saw the same signal around it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 import threading
@@ -96,7 +95,9 @@ def encode_chunked(
     temps: list[Path] = []
     try:
         for k in range(len(chunks)):
-            fd, name = tempfile.mkstemp(prefix=f".{path.name}.{k}.", suffix=".part", dir=path.parent)
+            fd, name = tempfile.mkstemp(
+                prefix=f".{path.name}.{k}.", suffix=".part", dir=path.parent
+            )
             os.close(fd)
             temps.append(Path(name))
         _run(chunks, temps, source, sample_rate, channels, bitrate_kbps, advance)
@@ -166,7 +167,7 @@ def _run(
         raise failed[0]
 
 
-def _frames(data: bytes, name: str) -> list[tuple[int, int]]:
+def mpeg_frames(data: bytes, name: str) -> list[tuple[int, int]]:
     """``(offset, size)`` of every MPEG-1 Layer III frame in ``data``."""
     found = []
     pos = 0
@@ -187,7 +188,7 @@ def _join(path: Path, chunks: list[Chunk], temps: list[Path], frames: int, bitra
     header = b""
     for chunk, tmp in zip(chunks, temps, strict=True):
         data = tmp.read_bytes()
-        found = _frames(data, path.name)
+        found = mpeg_frames(data, path.name)
         end = len(found) if chunk.keep is None else chunk.skip + chunk.keep
         if end > len(found) or chunk.skip >= end:
             raise ExportError(f"cannot join the MP3 chunks of {path.name}: a chunk is too short")
@@ -198,12 +199,14 @@ def _join(path: Path, chunks: list[Chunk], temps: list[Path], frames: int, bitra
     total = len(sizes)
     padding = total * SPF - ENCODER_DELAY - frames
     if not DECODER_DELAY <= padding < 4096:
-        raise ExportError(f"cannot join the MP3 chunks of {path.name}: {padding} samples of padding")
+        raise ExportError(
+            f"cannot join the MP3 chunks of {path.name}: {padding} samples of padding"
+        )
     crc = 0
     for tmp, a, b in pieces:
         with tmp.open("rb") as fh:
             fh.seek(a)
-            crc = _crc_then(crc, fh.read(b - a))
+            crc = crc16(crc, fh.read(b - a))
     info = _info_frame(header, sizes, bitrate, padding, crc)
     with path.open("wb") as out:
         out.write(info)
@@ -246,7 +249,9 @@ def _info_frame(header: bytes, sizes: list[int], bitrate: int, padding: int, crc
     body += bytes(1 + 1 + 2)  # misc, MP3 gain, preset
     body += total_bytes.to_bytes(4, "big") + crc.to_bytes(2, "big")
     frame[tag : tag + len(body)] = body
-    frame[tag + len(body) : tag + len(body) + 2] = _crc_then(0, bytes(frame[: tag + len(body)])).to_bytes(2, "big")
+    frame[tag + len(body) : tag + len(body) + 2] = crc16(
+        0, bytes(frame[: tag + len(body)])
+    ).to_bytes(2, "big")
     return bytes(frame)
 
 
@@ -263,16 +268,8 @@ _TABLE = np.array(
 _LANES = 4096
 
 
-def _crc(data: bytes) -> int:
-    """CRC-16 of ``data`` from a zero register."""
-    crc = 0
-    for byte in data:
-        crc = (crc >> 8) ^ int(_TABLE[(crc ^ byte) & 0xFF])
-    return crc
-
-
-def _crc_then(crc: int, data: bytes) -> int:
-    """The CRC register after ``data`` follows a register of ``crc``.
+def crc16(crc: int, data: bytes) -> int:
+    """CRC-16 of ``data`` continuing from the register ``crc`` (0 to start).
 
     Long data is cut into equal lanes CRC'd side by side with numpy, then joined: the CRC
     is linear, so a register followed by ``n`` bytes is the register shifted through ``n``
@@ -300,18 +297,25 @@ def _crc_from(crc: int, data: bytes) -> int:
 
 def _zeros(n: int) -> Callable[[int], int]:
     """The register map of ``n`` zero bytes, as two 256-entry tables (it is linear)."""
+    Map = tuple[list[int], list[int]]
 
-    def tables(f: Callable[[int], int]) -> tuple[list[int], list[int]]:
-        return [f(b) for b in range(256)], [f(b << 8) for b in range(256)]
+    def compose(first: Map, then: Map) -> Map:
+        return (
+            [_apply(then, _apply(first, b)) for b in range(256)],
+            [_apply(then, _apply(first, b << 8)) for b in range(256)],
+        )
 
-    lo, hi = tables(lambda c: (c >> 8) ^ int(_TABLE[c & 0xFF]))  # one zero byte
-    rlo, rhi = tables(lambda c: c)
+    step: Map = (
+        [int(_TABLE[b]) for b in range(256)],  # one zero byte: (c >> 8) ^ T[c & 0xFF]
+        [b for b in range(256)],
+    )
+    result: Map = ([b for b in range(256)], [b << 8 for b in range(256)])
     while n:
         if n & 1:
-            rlo, rhi = tables(lambda c, a=(rlo, rhi), b=(lo, hi): _apply(b, _apply(a, c)))
-        lo, hi = tables(lambda c, a=(lo, hi): _apply(a, _apply(a, c)))
+            result = compose(result, step)
+        step = compose(step, step)
         n >>= 1
-    return lambda c: rlo[c & 0xFF] ^ rhi[c >> 8]
+    return lambda c: _apply(result, c)
 
 
 def _apply(t: tuple[list[int], list[int]], c: int) -> int:
