@@ -662,7 +662,8 @@ def master_range(
 
     The limiter starts :data:`LIMITER_PRE_ROLL_S` before ``start`` (on a multiple of an
     MP3 frame, so of its control step) and runs past ``stop`` by more than its look-ahead;
-    its state has forgotten where it started by then (measured: see the tests).
+    its state has forgotten where it started by then (measured: see the tests). ``start``
+    must be a multiple of the limiter's 8-sample control step, as MP3 frame starts are.
     """
     rate, channels = plan.sample_rate, plan.channels
     lead = min(start, -(-LIMITER_PRE_ROLL_S * rate // SPF) * SPF)

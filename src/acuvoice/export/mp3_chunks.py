@@ -153,7 +153,7 @@ def _run(
         for t in threads:
             t.start()
         while any(t.is_alive() for t in threads):
-            threads[0].join(0.1) if threads[0].is_alive() else time.sleep(0.05)
+            time.sleep(0.1)
             if advance is not None and sum(done) > reported:
                 advance(sum(done) - reported)
                 reported = sum(done)
