@@ -100,8 +100,8 @@ def encode_chunked(
             )
             os.close(fd)
             temps.append(Path(name))
-        _run(chunks, temps, source, sample_rate, channels, bitrate_kbps, advance)
-        _join(path, chunks, temps, frames, bitrate_kbps)
+        kept = _run(chunks, temps, source, sample_rate, channels, bitrate_kbps, advance, path.name)
+        _join(path, kept, temps, frames, bitrate_kbps)
     except OSError as exc:
         raise ExportError(f"cannot write {path.name}: {exc}") from exc
     finally:
@@ -121,12 +121,15 @@ def _run(
     channels: int,
     bitrate_kbps: int,
     advance: Callable[[int], None] | None,
-) -> None:
+    name: str,
+) -> list[_Kept]:
+    """Encode every chunk on its own thread; each then finds the frames it keeps."""
     codec = ["-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-reservoir", "0",
              "-write_xing", "0", "-id3v2_version", "0", "-write_id3v1", "0"]  # fmt: skip
     stop = threading.Event()
     done = [0] * len(chunks)
     errors: list[BaseException | None] = [None] * len(chunks)
+    kept: list[_Kept | None] = [None] * len(chunks)
 
     def encode(k: int) -> None:
         writer = None
@@ -138,6 +141,7 @@ def _run(
                 writer.write(block)
                 done[k] += block.shape[1]
             writer.close()
+            kept[k] = _keep(chunks[k], temps[k], name)
         except BaseException as exc:
             errors[k] = exc
             stop.set()
@@ -165,6 +169,7 @@ def _run(
     failed = [e for e in errors if e is not None and not isinstance(e, _Stopped)]
     if failed:
         raise failed[0]
+    return [k for k in kept if k is not None]
 
 
 def mpeg_frames(data: bytes, name: str) -> list[tuple[int, int]]:
@@ -181,39 +186,47 @@ def mpeg_frames(data: bytes, name: str) -> list[tuple[int, int]]:
     return found
 
 
-def _join(path: Path, chunks: list[Chunk], temps: list[Path], frames: int, bitrate: int) -> None:
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """What one chunk keeps: bytes ``[first, end)`` of its file, those frames' sizes and
+    CRC, and its first frame header."""
+
+    header: bytes
+    first: int
+    end: int
+    sizes: list[int]
+    crc: int
+
+
+def _keep(chunk: Chunk, tmp: Path, name: str) -> _Kept:
+    data = tmp.read_bytes()
+    found = mpeg_frames(data, name)
+    end = len(found) if chunk.keep is None else chunk.skip + chunk.keep
+    if end > len(found) or chunk.skip >= end:
+        raise ExportError(f"cannot join the MP3 chunks of {name}: a chunk is too short")
+    kept = found[chunk.skip : end]
+    a, b = kept[0][0], kept[-1][0] + kept[-1][1]
+    return _Kept(data[:4], a, b, [size for _, size in kept], crc16(0, data[a:b]))
+
+
+def _join(path: Path, kept: list[_Kept], temps: list[Path], frames: int, bitrate: int) -> None:
     """Write the kept frames of every chunk to ``path`` behind one Info frame."""
-    pieces: list[tuple[Path, int, int]] = []  # file, first byte, end byte
-    sizes: list[int] = []
-    header = b""
-    for chunk, tmp in zip(chunks, temps, strict=True):
-        data = tmp.read_bytes()
-        found = mpeg_frames(data, path.name)
-        end = len(found) if chunk.keep is None else chunk.skip + chunk.keep
-        if end > len(found) or chunk.skip >= end:
-            raise ExportError(f"cannot join the MP3 chunks of {path.name}: a chunk is too short")
-        kept = found[chunk.skip : end]
-        header = header or data[:4]
-        pieces.append((tmp, kept[0][0], kept[-1][0] + kept[-1][1]))
-        sizes += [size for _, size in kept]
-    total = len(sizes)
-    padding = total * SPF - ENCODER_DELAY - frames
+    sizes = [size for k in kept for size in k.sizes]
+    padding = len(sizes) * SPF - ENCODER_DELAY - frames
     if not DECODER_DELAY <= padding < 4096:
         raise ExportError(
             f"cannot join the MP3 chunks of {path.name}: {padding} samples of padding"
         )
     crc = 0
-    for tmp, a, b in pieces:
-        with tmp.open("rb") as fh:
-            fh.seek(a)
-            crc = crc16(crc, fh.read(b - a))
-    info = _info_frame(header, sizes, bitrate, padding, crc)
+    for k in kept:  # the CRC of A then B: A's register run through B's zeros, xor B's
+        crc = _zeros(k.end - k.first)(crc) ^ k.crc
+    info = _info_frame(kept[0].header, sizes, bitrate, padding, crc)
     with path.open("wb") as out:
         out.write(info)
-        for tmp, a, b in pieces:
+        for k, tmp in zip(kept, temps, strict=True):
             with tmp.open("rb") as fh:
-                fh.seek(a)
-                left = b - a
+                fh.seek(k.first)
+                left = k.end - k.first
                 while left:
                     piece = fh.read(min(left, 1 << 20))
                     out.write(piece)
