@@ -20,7 +20,7 @@ import dataclasses
 import math
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,10 +49,13 @@ from acuvoice.export.audio import (
     ThreadedWriter,
     audio_format,
     decoded_true_peak,
+    ffmpeg_path,
     write_chapters,
 )
 from acuvoice.export.chapters import chapter_spans, ffmetadata
 from acuvoice.export.cover import generate_cover
+from acuvoice.export.mp3_chunks import RATES as CHUNK_RATES
+from acuvoice.export.mp3_chunks import SPF, encode_chunked
 from acuvoice.export.tags import Tags, write_tags
 from acuvoice.files import atomic_output
 from acuvoice.measure import WordsPerMinute
@@ -129,6 +132,11 @@ class OutputOptions:
             that would be silence, like ambience when there is none, is not written).
         live_copy: For MP3 written by ffmpeg: also write the encoded audio here as it is
             made, for streaming to a listener before the render is done (left in place).
+        encode_jobs: For MP3 written by ffmpeg: encode in this many chunks at once, joined
+            gaplessly (:mod:`acuvoice.export.mp3_chunks`). Used for sessions over
+            :data:`CHUNKED_MIN_S` at 32, 44.1 or 48 kHz without a live copy or stems, and
+            with a built-in ambience (a user's file is measured as it is written); 1, or
+            any other session, writes one stream.
     """
 
     channels: int = 2
@@ -138,6 +146,13 @@ class OutputOptions:
     chapters: bool = True
     stems_dir: Path | None = None
     live_copy: Path | None = None
+    encode_jobs: int = 1
+
+
+#: Shortest session (seconds) whose MP3 is encoded in parallel chunks.
+CHUNKED_MIN_S = 120
+#: Seconds the limiter runs before a chunk, so its state is the whole run's.
+LIMITER_PRE_ROLL_S = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +331,9 @@ def mix_plan(session: Session, channels: int, workdir: Path | None = None) -> Mi
     spans: list[tuple[int, int]] = []
     for e in timeline.of_kind(EventKind.SPEECH):
         start, end = ms_to_samples(e.start_ms, rate), ms_to_samples(e.end_ms, rate)
-        voice.append(Source(start, _speech_load(session, e.text or "", channels, end - start)))
+        voice.append(
+            Source(start, _speech_load(session, e.text or "", channels, end - start), end - start)
+        )
         spans.append((start, end))
     cue_sources = [
         Source(ms_to_samples(e.start_ms, rate), _cue_load(session, e.sound or "", channels))
@@ -458,6 +475,29 @@ def _render(
                 encode, ffmetadata=ffmetadata(session.timeline, _ffmpeg_tags(tags))
             )
 
+        chunked = (
+            fmt.name == "mp3"
+            and output.encode_jobs > 1
+            and analysis is not None
+            and output.live_copy is None
+            and not stem_tmps
+            and rate in CHUNK_RATES
+            and plan.frames > CHUNKED_MIN_S * rate
+            and ffmpeg_path() is not None
+        )
+
+        def counter() -> Callable[[int], None]:
+            """Advances the progress a block per ``DEFAULT_BLOCK`` samples encoded."""
+            seen = [0]
+
+            def advance(samples: int) -> None:
+                before = seen[0] // DEFAULT_BLOCK
+                seen[0] += samples
+                for _ in range(min(blocks, seen[0] // DEFAULT_BLOCK) - min(blocks, before)):
+                    progress.advance()
+
+            return advance
+
         def write(
             gain: float, ceiling: float, label: str
         ) -> tuple[LoudnessMeter, TruePeakMeter] | None:
@@ -468,6 +508,21 @@ def _render(
             would cost more CPU than mixing.
             """
             progress.start(label, blocks, WRITING)
+            if chunked:
+                try:
+                    encode_chunked(
+                        tmp,
+                        lambda a, b: master_range(plan, gain, ceiling, a, b),
+                        plan.frames,
+                        rate,
+                        channels,
+                        output.encode.bitrate_kbps,
+                        output.encode_jobs,
+                        advance=counter(),
+                    )
+                finally:
+                    progress.finish()
+                return None
             meters = None
             if analysis is None:
                 meters = LoudnessMeter(rate, channels), TruePeakMeter(rate, channels)
@@ -559,6 +614,34 @@ def _render(
         stems=tuple(stem_paths.values()),
         peak_before_encoding=fmt.lossy and not fmt.check_peak,
     )
+
+
+def master_range(
+    plan: MixPlan, gain: float, ceiling_dbtp: float, start: int, stop: int
+) -> Iterator[Samples]:
+    """The limited master of frames ``[start, stop)``, as a whole run makes it.
+
+    The limiter starts :data:`LIMITER_PRE_ROLL_S` before ``start`` (on a multiple of an
+    MP3 frame, so of its control step) and runs past ``stop`` by more than its look-ahead;
+    its state has forgotten where it started by then (measured: see the tests). ``start``
+    must be a multiple of the limiter's 8-sample control step, as MP3 frame starts are.
+    """
+    rate, channels = plan.sample_rate, plan.channels
+    lead = min(start, -(-LIMITER_PRE_ROLL_S * rate // SPF) * SPF)
+    first, end = start - lead, min(plan.frames, stop + rate // 10)
+    limiter = Limiter(rate, channels, ceiling_dbtp=ceiling_dbtp)
+    pos = first
+
+    def cut(samples: Samples) -> Iterator[Samples]:
+        nonlocal pos
+        a, b = max(start - pos, 0), min(stop - pos, samples.shape[1])
+        pos += samples.shape[1]
+        if a < b:
+            yield samples[:, a:b]
+
+    for block in mix_blocks(plan, start=first, stop=end):
+        yield from cut(limiter.process(block.master * gain))
+    yield from cut(limiter.flush())
 
 
 def _loudness_pass(

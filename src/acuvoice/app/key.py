@@ -63,9 +63,14 @@ def content_key(checked: CheckedRequest) -> str:
             "loudness_lufs": plan.loudness_lufs,
             "sample_rate": plan.sample_rate,
         },
-        # The file names stand for the name and suffix chosen (given or defaulted alike).
+        # The file names stand for the name and suffix chosen (given or defaulted alike);
+        # how many encoders shared the work changes the MP3 only at the encoder-noise level.
         "output": {
-            **{k: v for k, v in asdict(request.output).items() if k not in ("name", "suffix")},
+            **{
+                k: v
+                for k, v in asdict(request.output).items()
+                if k not in ("name", "suffix", "encode_jobs")
+            },
             "files": list(checked.files),
         },
         "tags": {

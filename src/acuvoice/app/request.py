@@ -187,6 +187,8 @@ class OutputChoices:
         bundle: Write every deliverable and ``manifest.json``: the audio, transcripts,
             chapters, labels, the companion sheet, the cover.
         pdf: In a bundle, print the companion sheet to PDF where Chromium is installed.
+        encode_jobs: MP3: encode in this many chunks at once, joined gaplessly (see
+            :class:`~acuvoice.render.OutputOptions`); 1 writes one stream.
     """
 
     format: str = "mp3"
@@ -199,6 +201,7 @@ class OutputChoices:
     transcript: bool = False
     bundle: bool = False
     pdf: bool = True
+    encode_jobs: int = 1
 
     def check(self) -> None:
         """Check the choices on their own.
@@ -221,6 +224,8 @@ class OutputChoices:
             raise OutputError(
                 f"the bit rate must be from 32 to 320 kbit/s, not {self.bitrate_kbps}"
             )
+        if self.encode_jobs < 1:
+            raise OutputError(f"encoding needs at least 1 job, not {self.encode_jobs}")
 
 
 def check_file_name(name: str) -> None:

@@ -147,6 +147,7 @@ def render(
                 chapters=output.chapters,
                 stems_dir=staging.path if output.stems else None,
                 live_copy=live_copy if output.format == "mp3" else None,
+                encode_jobs=output.encode_jobs,
             ),
             progress=progress,
         )

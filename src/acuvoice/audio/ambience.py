@@ -429,6 +429,10 @@ class _Looper:
         mixed: Float64 = tail * self._fade_out[i:j] + self._head[:, i:j] * self._fade_in[i:j]
         return mixed
 
+    def skip(self, frames: int) -> None:
+        """Move forward by ``frames`` (each piece is a function of the position alone)."""
+        self._pos += frames
+
     def read(self, frames: int) -> Float64:
         pieces = []
         left = frames
@@ -695,6 +699,11 @@ class _Prerendered:
         if frames < 0:
             raise ValueError(f"cannot read {frames} frames")
         return np.ascontiguousarray(self._looper.read(frames), dtype=np.float32)
+
+    def skip(self, frames: int) -> None:
+        """Move forward by ``frames`` without rendering them (the loop is a function of
+        position, so what follows is what reading them would have left)."""
+        self._looper.skip(frames)
 
 
 def _prerendered(

@@ -21,10 +21,15 @@ DEFAULT_BLOCK = 220_500
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One clip to place: its first frame and how to load it (at the mix's rate and channels)."""
+    """One clip to place: its first frame and how to load it (at the mix's rate and channels).
+
+    ``frames``, when known, is the most the clip can last: a mix that starts later skips a
+    clip that ends before it without loading it.
+    """
 
     start: int
     load: Callable[[], Samples]
+    frames: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +94,12 @@ class _Track:
         end = start + frames
         while self.next < len(self.sources) and self.sources[self.next].start < end:
             source = self.sources[self.next]
-            self.active.append((source.start, source.load()))
             self.next += 1
+            if source.frames is not None and source.start + source.frames <= start:
+                continue
+            samples = source.load()
+            if source.start + samples.shape[1] > start:
+                self.active.append((source.start, samples))
         still: list[tuple[int, Samples]] = []
         for first, samples in self.active:
             last = first + samples.shape[1]
@@ -122,24 +131,43 @@ def duck_envelope(plan: MixPlan) -> tuple[np.ndarray, np.ndarray]:
     return np.array(xs, dtype=np.float64), np.array(gs, dtype=np.float64)
 
 
-def mix_blocks(plan: MixPlan, block: int = DEFAULT_BLOCK) -> Iterator[Block]:
-    """The session as consecutive blocks of stems, exactly ``plan.frames`` long in total."""
+def mix_blocks(
+    plan: MixPlan, block: int = DEFAULT_BLOCK, start: int = 0, stop: int | None = None
+) -> Iterator[Block]:
+    """The session as consecutive blocks of stems, exactly ``plan.frames`` long in total.
+
+    With ``start`` and ``stop``: only frames ``[start, stop)``, the same samples a full run
+    gives for them (the ambience bed is skipped forward to ``start``).
+    """
+    stop = plan.frames if stop is None else min(stop, plan.frames)
     voice = _Track(plan.voice, plan.channels)
     cues = _Track(plan.cues, plan.channels)
     bed = plan.ambience() if plan.ambience_gain > 0 else None
+    if bed is not None and start > 0:
+        _skip(bed, start)
     duck_x, duck_g = duck_envelope(plan)
-    for start in range(0, plan.frames, block):
-        frames = min(block, plan.frames - start)
-        v = voice.render(start, frames)
-        c = cues.render(start, frames)
+    for first in range(start, stop, block):
+        frames = min(block, stop - first)
+        v = voice.render(first, frames)
+        c = cues.render(first, frames)
         if bed is None:
             a = np.zeros((plan.channels, frames), dtype=np.float32)
         else:
-            idx = np.arange(start, start + frames, dtype=np.float64)
+            idx = np.arange(first, first + frames, dtype=np.float64)
             gain = np.interp(idx, duck_x, duck_g) * plan.ambience_gain
             if plan.fade_in:
                 gain *= np.clip(idx / plan.fade_in, 0.0, 1.0)
             if plan.fade_out:
                 gain *= np.clip((plan.frames - idx) / plan.fade_out, 0.0, 1.0)
             a = bed.read(frames) * gain.astype(np.float32)
-        yield Block(start, v, c, a)
+        yield Block(first, v, c, a)
+
+
+def _skip(bed: Ambience, frames: int) -> None:
+    """Move ``bed`` forward by ``frames``: at once where it can seek, else by reading."""
+    seek = getattr(bed, "skip", None)
+    if seek is not None:
+        seek(frames)
+        return
+    for done in range(0, frames, DEFAULT_BLOCK):
+        bed.read(min(DEFAULT_BLOCK, frames - done))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -83,6 +84,13 @@ class RenderCommand(click.Command):
     help="MP3/M4A bit rate in kbit/s.",
 )
 @click.option(
+    "--encode-jobs",
+    type=click.IntRange(1, 64),
+    default=None,
+    metavar="N",
+    help="MP3: encode in N parallel chunks, joined gaplessly (default: cores).",
+)
+@click.option(
     "--bundle",
     type=UserPath(),
     metavar="DIR",
@@ -140,6 +148,7 @@ def command(
     sample_rate: int,
     channels: int,
     bitrate: int,
+    encode_jobs: int | None,
     bundle: Path | None,
     stems: bool,
     transcript: bool,
@@ -183,6 +192,7 @@ def command(
         suffix=_suffix(output, fmt),
         channels=channels,
         bitrate_kbps=bitrate,
+        encode_jobs=encode_jobs or os.cpu_count() or 1,
         chapters=chapters,
         stems=stems,
         transcript=transcript,
