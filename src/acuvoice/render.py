@@ -572,12 +572,12 @@ def _render(
                 label = f"Writing {path.name} again (it measured {loudness:.1f} LUFS)"
                 meters = write(db_to_gain(gain_db), ceiling, label)
         delivered = None
-        for _ in range(PEAK_RETRIES + 1 if fmt.check_peak else 0):
+        for attempt in range(PEAK_RETRIES + 1 if fmt.check_peak else 0):
             progress.start(f"Checking the peaks of {path.name}", 1, MEASURING)
             delivered = decoded_true_peak(tmp, rate, channels)
             progress.advance()
             progress.finish()
-            if delivered <= output.true_peak_dbtp or _ == PEAK_RETRIES:
+            if delivered <= output.true_peak_dbtp or attempt == PEAK_RETRIES:
                 break
             # The encoder rebuilt peaks over the limit: limit lower by as much, and more.
             ceiling -= delivered - output.true_peak_dbtp + PEAK_RETRY_MARGIN_DB

@@ -6,7 +6,6 @@ import contextlib
 import functools
 import hashlib
 import math
-import os
 import shutil
 import tempfile
 import weakref
@@ -27,7 +26,8 @@ from acuvoice.audio.decode import (
     read_all,
     read_start,
 )
-from acuvoice.errors import SoundError, UsageError
+from acuvoice.errors import ExportError, SoundError, UsageError
+from acuvoice.files import atomic_output
 from acuvoice.routine.model import AMBIENCES
 from acuvoice.units import db_to_gain
 from acuvoice.validation import did_you_mean
@@ -758,15 +758,10 @@ def _load_bed(path: Path | None, shape: tuple[int, int]) -> Samples | None:
 def _keep_bed(path: Path, buffer: Samples) -> None:
     """Keep a stretch for the next process, atomically; a cache that cannot be written is
     only slower."""
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, ExportError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, buffer, allow_pickle=False)
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, buffer, allow_pickle=False)
 
 
 _BUFFERS: dict[tuple[str, int, int, int], Samples] = {}

@@ -6,8 +6,6 @@ import contextlib
 import functools
 import hashlib
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,8 @@ from acuvoice.audio.loudness import (
     true_peaks,
 )
 from acuvoice.audio.mixer import MixPlan, duck_envelope
+from acuvoice.errors import ExportError
+from acuvoice.files import atomic_output
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -251,16 +251,11 @@ def _load_bed_profile(path: Path, sample_rate: int, channels: int) -> BedProfile
 
 
 def _keep_bed_profile(path: Path, profile: BedProfile) -> None:
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, ExportError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, frames=np.array([profile.loop_frames, profile.period]),
-                         energy=profile.energy, peak=profile.peak, level=profile.level)  # fmt: skip
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, frames=np.array([profile.loop_frames, profile.period]),
+                     energy=profile.energy, peak=profile.peak, level=profile.level)  # fmt: skip
 
 
 def _bed_profile(
