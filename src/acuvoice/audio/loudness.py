@@ -713,10 +713,20 @@ class Limiter:
             out *= gain.astype(np.float32)
         return out
 
-    def _needs(self, x: Samples) -> F64:
-        """Reduction (1 - gain) each new position needs; 0.0 where it needs none."""
+    def _needs(self, x: Samples) -> F64 | int:
+        """Reduction (1 - gain) each new position needs; 0.0 where it needs none.
+
+        Where no position can need any (the part's largest sample times the interpolator's
+        bound is under the threshold: quiet passages, holds), only how many positions there
+        are: :meth:`_control` then skips the arithmetic of a limiter at rest.
+        """
         buf, count = self._oversampler.feed(x)
-        needed = np.zeros(max(count, 0), dtype=np.float64)
+        if count <= 0:
+            return 0
+        top = max(float(buf.max()), -float(buf.min()))
+        if top * _BOUND <= self._threshold:  # NaN compares False: checked below
+            return count
+        needed = np.zeros(count, dtype=np.float64)
         if count > 0:
             peaks, _ = _peak_envelope(buf, count, self._threshold, adapt=False)
             over = np.flatnonzero(peaks > self._threshold)
@@ -724,8 +734,14 @@ class Limiter:
                 needed[over] = 1.0 - self._threshold / peaks[over].astype(np.float64)
         return needed
 
-    def _control(self, needed: F64) -> None:
-        """Turn the needs of new positions into new control-point gains."""
+    def _control(self, needed: F64 | int) -> None:
+        """Turn the needs of new positions into new control-point gains (an ``int``: that
+        many positions that need nothing)."""
+        if isinstance(needed, int):
+            if self._at_rest():
+                self._rest(needed)
+                return
+            needed = np.zeros(needed, dtype=np.float64)
         loose = np.concatenate((self._loose, needed))
         complete = loose.shape[0] // _STEP
         self._loose = loose[complete * _STEP :].copy()
@@ -767,6 +783,30 @@ class Limiter:
         window /= self._attack
         self._max_reduction = max(self._max_reduction, float(window.max()))
         self._gains = np.concatenate((self._gains, 1.0 - window))
+
+    def _at_rest(self) -> bool:
+        """Whether nothing is reduced or about to be: no need pending, no release, no ramp."""
+        return (
+            self._started
+            and self._released == 0.0
+            and not self._ramp.any()
+            and not self._groups.any()
+            and not self._loose.any()
+        )
+
+    def _rest(self, count: int) -> None:
+        """What :meth:`_control` does with ``count`` positions of no need, when at rest:
+        every complete control point gets a gain of exactly 1."""
+        loose = self._loose.shape[0] + count
+        complete = loose // _STEP
+        self._loose = np.zeros(loose - complete * _STEP, dtype=np.float64)
+        groups = self._groups.shape[0] + complete
+        points = groups - (self._width - 1)
+        if points <= 0:
+            self._groups = np.zeros(groups, dtype=np.float64)
+            return
+        self._groups = np.zeros(groups - points, dtype=np.float64)
+        self._gains = np.concatenate((self._gains, np.ones(points)))
 
     def _sample_gains(self, start: int, end: int) -> F64 | None:
         """Gains for samples ``start .. end-1``, interpolated; None when all are exactly 1."""
