@@ -55,6 +55,10 @@ setup_env() {
         _say "creating .venv with $py"
         "$py" -m venv "$VENV"
     fi
+    # The checkout's own modules as bytecode (a tenth of a second when up to date): an
+    # editable install is not compiled by pip, and where PYTHONDONTWRITEBYTECODE is set
+    # every command would compile them again (a quarter of a second each).
+    "$VENV/bin/python" -m compileall -q -j0 "$ROOT/src" >/dev/null || true
     stamp="$VENV/.acuvoice-installed"
     sum="$(cksum <"$ROOT/pyproject.toml" | cut -d' ' -f1)"
     have="$( [ -f "$stamp" ] && sed -n 2p "$stamp" || true)"

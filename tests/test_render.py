@@ -223,6 +223,46 @@ def test_every_format_is_written_with_tags(
     assert list(tmp_path.glob(".*.part")) == []
 
 
+@pytest.mark.parametrize("suffix", [".wav", ".mp3"])
+def test_tags_made_beside_the_audio_land_in_the_file(
+    routine_file: Path, cache: Path, tmp_path: Path, suffix: str
+) -> None:
+    """Tags given as a callable (the default ones draw a cover) are made in a thread of
+    their own while the audio is written; they end up in the file all the same, and a
+    failure to make them fails the render, leaving no file behind."""
+    if suffix == ".mp3":
+        require_program("ffmpeg")
+    import mutagen
+
+    session = prepare_session(
+        routine_file, SessionOptions(engine="fake", sample_rate=22_050), cache=SynthesisCache(cache)
+    )
+    made: list[str] = []
+
+    def make() -> Tags:
+        import threading
+
+        made.append(threading.current_thread().name)
+        return Tags(title="Made later", album="Test album")
+
+    out = tmp_path / f"s{suffix}"
+    render_session(session, out, OutputOptions(channels=1, tags=make))
+    assert made == ["acuvoice-tags"]  # the session is longer than the blocks before it
+    info = mutagen.File(str(out))
+    assert info is not None and "Made later" in str(info.tags)
+
+    def broken() -> Tags:
+        raise ExportError("no cover today")
+
+    failed = tmp_path / f"failed{suffix}"
+    with pytest.raises(ExportError, match="no cover today"):
+        render_session(session, failed, OutputOptions(channels=1, tags=broken))
+    assert not failed.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["cache", out.name, "render-test.yaml"]
+    )
+
+
 def test_mp3_has_chapters(routine_file: Path, cache: Path, tmp_path: Path) -> None:
     from mutagen.id3 import ID3
 

@@ -19,10 +19,12 @@ import contextlib
 import dataclasses
 import math
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from acuvoice.audio.ambience import check_ambience, open_ambience
 from acuvoice.audio.analysis import MISS_LU, MixAnalysis
@@ -459,10 +461,17 @@ def _render(
         plan, session.timeline, session.speech, session.cues, session.ambience
     )
     gain_db = _master_gain_db(analysis, plan, target, ceiling, blocks, progress)
-    # Tags (a generated cover takes half a second) are made after the audio unless ffmpeg
-    # needs them up front (M4A chapters): the listener's first block should not wait.
+    # Tags (a generated cover takes a third of a second) are made beside the audio, once its
+    # first blocks are out, unless ffmpeg needs them up front (M4A chapters): the listener's
+    # first block should not wait, nor the finished file.
     make_tags = output.tags if output.tags is not None else _default_tags(session)
-    tags = make_tags() if callable(make_tags) and fmt.name == "m4a" else make_tags
+    tags: Tags | _Later[Tags]
+    if not callable(make_tags):
+        tags = make_tags
+    elif fmt.name == "m4a":
+        tags = make_tags()
+    else:
+        tags = _Later(make_tags)
 
     stem_paths = stem_files(path, output.stems_dir, session) if output.stems_dir is not None else {}
     with contextlib.ExitStack() as files:
@@ -509,6 +518,8 @@ def _render(
             """
             progress.start(label, blocks, WRITING)
             if chunked:
+                if isinstance(tags, _Later):
+                    tags.start()
                 try:
                     encode_chunked(
                         tmp,
@@ -541,12 +552,14 @@ def _render(
                             meters[1].add(samples)
                         writer.write(samples)
 
-                for block in mix_blocks(plan):
+                for index, block in enumerate(mix_blocks(plan)):
                     emit(limiter.process(block.master * gain))
                     # Stems carry the same gain, before the limiter: they sum to the unlimited master.
                     for name, stem in stems.items():
                         stem.write(getattr(block, name) * gain)
                     progress.advance()
+                    if index == TAGS_AFTER_BLOCKS and isinstance(tags, _Later):
+                        tags.start()
                 emit(limiter.flush())
                 writer.close()
                 for stem in stems.values():
@@ -597,7 +610,7 @@ def _render(
         # Chapters first: write_tags merges into the ID3 tag that write_chapters saved.
         if output.chapters:
             write_chapters(tmp, fmt, chapter_spans(session.timeline))
-        write_tags(tmp, fmt.name, tags() if callable(tags) else tags)
+        write_tags(tmp, fmt.name, tags.get() if isinstance(tags, _Later) else tags)
     return RenderResult(
         path=path,
         format=fmt.name,
@@ -739,6 +752,46 @@ def session_tags(routine: Routine, *, cover: bool | tuple[bytes, str] = False) -
         cover=image[0] if image else None,
         cover_mime=image[1] if image else "image/png",
     )
+
+
+#: Blocks written before the default tags (and their cover) start being made beside the audio.
+TAGS_AFTER_BLOCKS = 2
+
+T = TypeVar("T")
+
+
+class _Later(Generic[T]):
+    """A value made in a thread of its own once :meth:`start` is called, or here, when
+    :meth:`get` comes first."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._thread: threading.Thread | None = None
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._done = False
+
+    def start(self) -> None:
+        if self._thread is None and not self._done:
+            self._thread = threading.Thread(target=self._run, name="acuvoice-tags", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._make()
+        except BaseException as exc:  # handed to get()
+            self._error = exc
+        self._done = True
+
+    def get(self) -> T:
+        if self._thread is not None:
+            self._thread.join()
+        elif not self._done:
+            self._run()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
 
 
 def _default_tags(session: Session) -> Callable[[], Tags]:

@@ -48,7 +48,8 @@ _STRIP = 128
 def generate_cover(title: str, subtitle: str = "", *, size: int = 1400) -> bytes:
     """A square PNG cover: a soft gradient, a ripple motif, the title, the subtitle, "acuvoice".
 
-    The colours come from a hash of the title, so the same arguments give the same bytes;
+    The colours come from a hash of the title, so the same arguments give the same bytes
+    (kept for the next call in this process);
     the text is set in the font built into Pillow, so covers look alike on every machine.
     Long titles are set smaller until they fit in four lines inside the margins; past the
     smallest size they are cut with an ellipsis.
@@ -66,8 +67,13 @@ def generate_cover(title: str, subtitle: str = "", *, size: int = 1400) -> bytes
     """
     if size < 200:
         raise ExportError(f"a cover must be at least 200 px square, not {size}")
-    title = " ".join(title.split())
-    subtitle = " ".join(subtitle.split())
+    return _cover(" ".join(title.split()), " ".join(subtitle.split()), size)
+
+
+@functools.lru_cache(maxsize=8)
+def _cover(title: str, subtitle: str, size: int) -> bytes:
+    """The cover's PNG, drawn once per process for each title (a third of a second of CPU:
+    a batch worker or the web server renders the same routine in many variants)."""
     digest = hashlib.sha256(title.encode("utf-8")).digest()
     hue = (_HUES[digest[0] % len(_HUES)] + (digest[1] / 255 - 0.5) * 10) / 360
 
