@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from acuvoice.audio.loudness import (
     k_weighting_sos,
     true_peaks,
 )
-from acuvoice.audio.mixer import MixPlan, mix_blocks
+from acuvoice.audio.mixer import MixPlan, master_blocks, mix_blocks
 from acuvoice.audio.profiles import session_analysis
 from acuvoice.cache import SynthesisCache
 from acuvoice.export.audio import audio_format
@@ -252,14 +252,19 @@ def test_analysis_agrees_with_the_meters_with_piper(
 
 @pytest.fixture
 def count_passes(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Count how often the render mixes the session (each pass calls mix_blocks once)."""
+    """Count how often the render mixes the session (each pass calls mix_blocks or
+    master_blocks once)."""
     calls = {"passes": 0}
 
-    def counting(plan: MixPlan, block: int | None = None) -> Iterator[object]:
-        calls["passes"] += 1
-        return mix_blocks(plan) if block is None else mix_blocks(plan, block)
+    def counting(mix: Callable[..., Iterator[object]]) -> Callable[..., Iterator[object]]:
+        def counted(plan: MixPlan, *args: object, **kwargs: object) -> Iterator[object]:
+            calls["passes"] += 1
+            return mix(plan, *args, **kwargs)
 
-    monkeypatch.setattr("acuvoice.render.mix_blocks", counting)
+        return counted
+
+    monkeypatch.setattr("acuvoice.render.mix_blocks", counting(mix_blocks))
+    monkeypatch.setattr("acuvoice.render.master_blocks", counting(master_blocks))
     return calls
 
 

@@ -18,7 +18,7 @@ import acuvoice.export.audio as audio_mod
 import acuvoice.render as render_mod
 from acuvoice.audio.buffer import Samples
 from acuvoice.audio.loudness import Limiter
-from acuvoice.audio.mixer import mix_blocks
+from acuvoice.audio.mixer import master_blocks, mix_blocks
 from acuvoice.cache import SynthesisCache
 from acuvoice.errors import ExportError
 from acuvoice.export.chapters import chapter_spans
@@ -136,6 +136,12 @@ def test_a_later_range_mixes_and_limits_as_the_whole_run(rendered: Rendered) -> 
     start, stop = 100 * SPF + 7, 3_000_000
     part = np.concatenate([b.master for b in mix_blocks(plan, start=start, stop=stop)], axis=1)
     np.testing.assert_array_equal(part, whole[:, start:stop])
+    # The master alone (no stems kept apart: what a render without stems mixes) is the same
+    # samples, bit for bit, whole and in a range (the routine has rain, cues and speech).
+    alone = np.concatenate(list(master_blocks(plan, 30_000)), axis=1)
+    np.testing.assert_array_equal(alone, whole)
+    alone = np.concatenate(list(master_blocks(plan, start=start, stop=stop)), axis=1)
+    np.testing.assert_array_equal(alone, whole[:, start:stop])
     gain = db_to_gain(rendered.result.gain_db + 6)  # pushed into the limiter
     limiter = Limiter(RATE, 2, ceiling_dbtp=CEILING)
     limited = np.concatenate(
@@ -183,6 +189,29 @@ def audio_start(data: bytes) -> int:
     assert data[:3] == b"ID3"
     size = (data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9]
     return 10 + size
+
+
+@pytest.mark.parametrize("piece", [417, 418, 1000, 4096, 1 << 22])
+def test_frames_are_found_a_piece_at_a_time(
+    rendered: Rendered, piece: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A chunk's frames are found and checked reading its file in pieces (memory stays flat
+    however long it is): the same frames as in the whole file, for pieces that cut frames
+    and headers anywhere, and a clear error for bytes that are not a frame."""
+    import io
+
+    import acuvoice.export.mp3_chunks as chunks_mod
+
+    data = rendered.path.read_bytes()
+    audio = data[audio_start(data) :]
+    monkeypatch.setattr(chunks_mod, "_PIECE", piece)
+    found, first = chunks_mod._file_frames(io.BytesIO(audio), "x")
+    assert found == mpeg_frames(audio, "x") and first == audio[:4]
+    assert sum(size for _, size in found) == len(audio)
+    at = found[20][0]  # a frame's header, overwritten
+    broken = audio[:at] + b"\0" * 4 + audio[at + 4 :]
+    with pytest.raises(ExportError, match=f"no frame at byte {at}"):
+        chunks_mod._file_frames(io.BytesIO(broken), "x")
 
 
 def test_the_xing_lame_header_is_true(rendered: Rendered) -> None:

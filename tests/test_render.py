@@ -317,7 +317,7 @@ def test_failure_mid_write_leaves_no_file(
     session = prepare_session(
         routine_file, SessionOptions(engine="fake"), cache=SynthesisCache(cache)
     )
-    real = mixer.mix_blocks
+    real = mixer.master_blocks
     calls = {"n": 0}
 
     def failing(plan: object, block: int = 44_100) -> object:
@@ -328,7 +328,7 @@ def test_failure_mid_write_leaves_no_file(
                 raise ExportError("simulated: the disk is full while writing s.wav")
             yield b
 
-    monkeypatch.setattr("acuvoice.render.mix_blocks", failing)
+    monkeypatch.setattr("acuvoice.render.master_blocks", failing)
     out = tmp_path / "s.wav"
     with pytest.raises(ExportError):
         render_session(session, out)

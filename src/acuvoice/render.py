@@ -37,7 +37,7 @@ from acuvoice.audio.loudness import (
     TruePeakMeter,
     normalization_gain_db,
 )
-from acuvoice.audio.mixer import DEFAULT_BLOCK, MixPlan, Source, mix_blocks
+from acuvoice.audio.mixer import DEFAULT_BLOCK, MixPlan, Source, master_blocks, mix_blocks
 from acuvoice.audio.profiles import session_analysis
 from acuvoice.cache import SynthesisCache
 from acuvoice.compiler import CompileOptions, check_profile, compile_timeline
@@ -552,11 +552,8 @@ def _render(
                             meters[1].add(samples)
                         writer.write(samples)
 
-                for index, block in enumerate(mix_blocks(plan)):
-                    emit(limiter.process(block.master * gain))
-                    # Stems carry the same gain, before the limiter: they sum to the unlimited master.
-                    for name, stem in stems.items():
-                        stem.write(getattr(block, name) * gain)
+                for index, master in enumerate(_masters(plan, stems, gain)):
+                    emit(limiter.process(master))
                     progress.advance()
                     if index == TAGS_AFTER_BLOCKS and isinstance(tags, _Later):
                         tags.start()
@@ -652,9 +649,25 @@ def master_range(
         if a < b:
             yield samples[:, a:b]
 
-    for block in mix_blocks(plan, start=first, stop=end):
-        yield from cut(limiter.process(block.master * gain))
+    for block in master_blocks(plan, start=first, stop=end):
+        block *= gain
+        yield from cut(limiter.process(block))
     yield from cut(limiter.flush())
+
+
+def _masters(plan: MixPlan, stems: Mapping[str, AudioWriter], gain: float) -> Iterator[Samples]:
+    """The master of each block with ``gain`` applied; with stems, each block's stems are
+    written on the way (with the same gain, before the limiter: they sum to the unlimited
+    master)."""
+    if not stems:
+        for master in master_blocks(plan):
+            master *= gain
+            yield master
+        return
+    for block in mix_blocks(plan):
+        yield block.master * gain
+        for name, stem in stems.items():
+            stem.write(getattr(block, name) * gain)
 
 
 def _loudness_pass(
@@ -676,13 +689,13 @@ def _loudness_pass(
     limiter = Limiter(rate, channels, ceiling_dbtp=ceiling_dbtp) if gain_db is not None else None
     gain = db_to_gain(gain_db or 0.0)
     progress.start(label, blocks)
-    for block in mix_blocks(plan):
+    for samples in master_blocks(plan):
         if limiter is None:
-            samples = block.master
             assert peaks is not None
             peaks.add(samples)
         else:
-            samples = limiter.process(block.master * gain)
+            samples *= gain
+            samples = limiter.process(samples)
         meter.add(samples)
         progress.advance()
     if limiter is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ class Speech:
     _recent: OrderedDict[str, Clip] = field(default_factory=OrderedDict)
     _lengths: dict[str, int] = field(default_factory=dict)
     _fingerprint: str | None = None
+    # The chunks of an MP3 are mixed on threads of their own, all asking for clips.
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @property
     def description(self) -> str:
@@ -58,6 +61,10 @@ class Speech:
         Raises:
             EngineError: Synthesis failed or produced only silence.
         """
+        with self._lock:
+            return self._clip(text)
+
+    def _clip(self, text: str) -> Clip:
         if text in self._recent:
             self._recent.move_to_end(text)
             return self._recent[text]

@@ -91,7 +91,14 @@ class _Track:
 
     def render(self, start: int, frames: int) -> Samples:
         out = np.zeros((self.channels, frames), dtype=np.float32)
-        end = start + frames
+        self.add_into(out, start)
+        return out
+
+    def add_into(self, out: Samples, start: int) -> bool:
+        """Add what sounds in frames ``[start, start + out.shape[1])`` to ``out``; whether
+        anything did. Blocks must come in order."""
+        end = start + out.shape[1]
+        added = False
         while self.next < len(self.sources) and self.sources[self.next].start < end:
             source = self.sources[self.next]
             self.next += 1
@@ -106,10 +113,11 @@ class _Track:
             lo, hi = max(first, start), min(last, end)
             if lo < hi:
                 out[:, lo - start : hi - start] += samples[:, lo - first : hi - first]
+                added = True
             if last > end:
                 still.append((first, samples))
         self.active = still
-        return out
+        return added
 
 
 def duck_envelope(plan: MixPlan) -> tuple[np.ndarray, np.ndarray]:
@@ -142,25 +150,63 @@ def mix_blocks(
     stop = plan.frames if stop is None else min(stop, plan.frames)
     voice = _Track(plan.voice, plan.channels)
     cues = _Track(plan.cues, plan.channels)
-    bed = plan.ambience() if plan.ambience_gain > 0 else None
-    if bed is not None and start > 0:
-        _skip(bed, start)
-    duck_x, duck_g = duck_envelope(plan)
+    bed = _Bed(plan, start)
     for first in range(start, stop, block):
         frames = min(block, stop - first)
         v = voice.render(first, frames)
         c = cues.render(first, frames)
-        if bed is None:
+        a = bed.read(first, frames)
+        if a is None:
             a = np.zeros((plan.channels, frames), dtype=np.float32)
-        else:
-            idx = np.arange(first, first + frames, dtype=np.float64)
-            gain = np.interp(idx, duck_x, duck_g) * plan.ambience_gain
-            if plan.fade_in:
-                gain *= np.clip(idx / plan.fade_in, 0.0, 1.0)
-            if plan.fade_out:
-                gain *= np.clip((plan.frames - idx) / plan.fade_out, 0.0, 1.0)
-            a = bed.read(frames) * gain.astype(np.float32)
         yield Block(first, v, c, a)
+
+
+def master_blocks(
+    plan: MixPlan, block: int = DEFAULT_BLOCK, start: int = 0, stop: int | None = None
+) -> Iterator[Samples]:
+    """What :func:`mix_blocks` gives as each block's ``master``, the same samples, without
+    keeping the stems apart: the voice is placed straight into the block, the cues (where
+    any sound) and the bed are added to it, and nothing is added where nothing sounds."""
+    stop = plan.frames if stop is None else min(stop, plan.frames)
+    voice = _Track(plan.voice, plan.channels)
+    cues = _Track(plan.cues, plan.channels)
+    bed = _Bed(plan, start)
+    for first in range(start, stop, block):
+        frames = min(block, stop - first)
+        out = np.zeros((plan.channels, frames), dtype=np.float32)
+        voice.add_into(out, first)
+        # Cues are summed apart first, as the stem is: (voice + cues) + ambience, rounded the same.
+        c = np.zeros_like(out)
+        if cues.add_into(c, first):
+            out += c
+        a = bed.read(first, frames)
+        if a is not None:
+            out += a
+        yield out
+
+
+class _Bed:
+    """The ambience bed of a plan, ducked and faded, read block by block (``None`` without one)."""
+
+    def __init__(self, plan: MixPlan, start: int) -> None:
+        self.plan = plan
+        self.bed = plan.ambience() if plan.ambience_gain > 0 else None
+        if self.bed is not None and start > 0:
+            _skip(self.bed, start)
+        self.duck_x, self.duck_g = duck_envelope(plan)
+
+    def read(self, first: int, frames: int) -> Samples | None:
+        if self.bed is None:
+            return None
+        plan = self.plan
+        idx = np.arange(first, first + frames, dtype=np.float64)
+        gain = np.interp(idx, self.duck_x, self.duck_g) * plan.ambience_gain
+        if plan.fade_in:
+            gain *= np.clip(idx / plan.fade_in, 0.0, 1.0)
+        if plan.fade_out:
+            gain *= np.clip((plan.frames - idx) / plan.fade_out, 0.0, 1.0)
+        a: Samples = self.bed.read(frames) * gain.astype(np.float32)
+        return a
 
 
 def _skip(bed: Ambience, frames: int) -> None:

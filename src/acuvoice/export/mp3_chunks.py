@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -174,16 +175,50 @@ def _run(
 
 def mpeg_frames(data: bytes, name: str) -> list[tuple[int, int]]:
     """``(offset, size)`` of every MPEG-1 Layer III frame in ``data``."""
+    return _walk(data, 0, name)[0]
+
+
+def _walk(data: bytes, base: int, name: str) -> tuple[list[tuple[int, int]], int]:
+    """The frames whose headers lie in ``data`` (byte ``base`` onwards of the stream), with
+    offsets from the stream's start, and where the next frame starts, relative to ``data``
+    (past its end when the last frame runs on)."""
     found = []
     pos = 0
     while pos + 4 <= len(data):
         b1, b2 = data[pos + 1], data[pos + 2]
         if data[pos] != 0xFF or (b1 & 0xFE) != 0xFA or not 0 < b2 >> 4 < 15 or (b2 >> 2) & 3 == 3:
-            raise ExportError(f"cannot join the MP3 chunks of {name}: no frame at byte {pos}")
+            raise ExportError(
+                f"cannot join the MP3 chunks of {name}: no frame at byte {base + pos}"
+            )
         size = 144_000 * _BITRATES[b2 >> 4] // RATES[(b2 >> 2) & 3] + ((b2 >> 1) & 1)
-        found.append((pos, size))
+        found.append((base + pos, size))
         pos += size
-    return found
+    return found, pos
+
+
+#: Bytes of a chunk's file read at a time when finding and checking its frames, so memory
+#: stays flat however long the chunk (half an hour is 29 MB).
+_PIECE = 4 << 20
+
+
+def _file_frames(fh: BinaryIO, name: str) -> tuple[list[tuple[int, int]], bytes]:
+    """What :func:`mpeg_frames` finds in a whole file, read a piece at a time; and the
+    file's first four bytes."""
+    found: list[tuple[int, int]] = []
+    first = b""
+    base, tail = 0, b""
+    while True:
+        piece = fh.read(_PIECE)
+        data = tail + piece
+        first = first or data[:4]
+        frames, pos = _walk(data, base, name)
+        if piece and frames and pos > len(data):
+            # The last frame runs past this piece: it is walked again with the next one.
+            pos = frames.pop()[0] - base
+        found += frames
+        if not piece:
+            return found, first
+        base, tail = base + pos, data[pos:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,14 +234,18 @@ class _Kept:
 
 
 def _keep(chunk: Chunk, tmp: Path, name: str) -> _Kept:
-    data = tmp.read_bytes()
-    found = mpeg_frames(data, name)
-    end = len(found) if chunk.keep is None else chunk.skip + chunk.keep
-    if end > len(found) or chunk.skip >= end:
-        raise ExportError(f"cannot join the MP3 chunks of {name}: a chunk is too short")
-    kept = found[chunk.skip : end]
-    a, b = kept[0][0], kept[-1][0] + kept[-1][1]
-    return _Kept(data[:4], a, b, [size for _, size in kept], crc16(0, data[a:b]))
+    with tmp.open("rb") as fh:
+        found, header = _file_frames(fh, name)
+        end = len(found) if chunk.keep is None else chunk.skip + chunk.keep
+        if end > len(found) or chunk.skip >= end:
+            raise ExportError(f"cannot join the MP3 chunks of {name}: a chunk is too short")
+        kept = found[chunk.skip : end]
+        a, b = kept[0][0], kept[-1][0] + kept[-1][1]
+        crc = 0
+        fh.seek(a)
+        for left in range(b - a, 0, -_PIECE):
+            crc = crc16(crc, fh.read(min(left, _PIECE)))
+    return _Kept(header, a, b, [size for _, size in kept], crc)
 
 
 def _join(path: Path, kept: list[_Kept], temps: list[Path], frames: int, bitrate: int) -> None:
