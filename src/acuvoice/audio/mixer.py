@@ -147,12 +147,12 @@ def mix_blocks(
     With ``start`` and ``stop``: only frames ``[start, stop)``, the same samples a full run
     gives for them (the ambience bed is skipped forward to ``start``).
     """
-    stop = plan.frames if stop is None else min(stop, plan.frames)
-    voice = _Track(plan.voice, plan.channels)
-    cues = _Track(plan.cues, plan.channels)
-    bed = _Bed(plan, start)
-    for first in range(start, stop, block):
-        frames = min(block, stop - first)
+    voice, cues, bed = (
+        _Track(plan.voice, plan.channels),
+        _Track(plan.cues, plan.channels),
+        _Bed(plan, start),
+    )
+    for first, frames in _spans(plan, block, start, stop):
         v = voice.render(first, frames)
         c = cues.render(first, frames)
         a = bed.read(first, frames)
@@ -167,12 +167,12 @@ def master_blocks(
     """What :func:`mix_blocks` gives as each block's ``master``, the same samples, without
     keeping the stems apart: the voice is placed straight into the block, the cues (where
     any sound) and the bed are added to it, and nothing is added where nothing sounds."""
-    stop = plan.frames if stop is None else min(stop, plan.frames)
-    voice = _Track(plan.voice, plan.channels)
-    cues = _Track(plan.cues, plan.channels)
-    bed = _Bed(plan, start)
-    for first in range(start, stop, block):
-        frames = min(block, stop - first)
+    voice, cues, bed = (
+        _Track(plan.voice, plan.channels),
+        _Track(plan.cues, plan.channels),
+        _Bed(plan, start),
+    )
+    for first, frames in _spans(plan, block, start, stop):
         out = np.zeros((plan.channels, frames), dtype=np.float32)
         voice.add_into(out, first)
         # Cues are summed apart first, as the stem is: (voice + cues) + ambience, rounded the same.
@@ -183,6 +183,13 @@ def master_blocks(
         if a is not None:
             out += a
         yield out
+
+
+def _spans(plan: MixPlan, block: int, start: int, stop: int | None) -> Iterator[tuple[int, int]]:
+    """``(first frame, frames)`` of each block from ``start`` to ``stop`` (the end by default)."""
+    stop = plan.frames if stop is None else min(stop, plan.frames)
+    for first in range(start, stop, block):
+        yield first, min(block, stop - first)
 
 
 class _Bed:
