@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -779,32 +780,24 @@ class _Later(Generic[T]):
 
     def __init__(self, make: Callable[[], T]) -> None:
         self._make = make
+        self._future: Future[T] = Future()
         self._thread: threading.Thread | None = None
-        self._value: T | None = None
-        self._error: BaseException | None = None
-        self._done = False
 
     def start(self) -> None:
-        if self._thread is None and not self._done:
+        if self._thread is None and not self._future.done():
             self._thread = threading.Thread(target=self._run, name="acuvoice-tags", daemon=True)
             self._thread.start()
 
     def _run(self) -> None:
         try:
-            self._value = self._make()
-        except BaseException as exc:  # handed to get()
-            self._error = exc
-        self._done = True
+            self._future.set_result(self._make())
+        except BaseException as exc:  # raised by get()
+            self._future.set_exception(exc)
 
     def get(self) -> T:
-        if self._thread is not None:
-            self._thread.join()
-        elif not self._done:
+        if self._thread is None and not self._future.done():
             self._run()
-        if self._error is not None:
-            raise self._error
-        assert self._value is not None
-        return self._value
+        return self._future.result()
 
 
 def _default_tags(session: Session) -> Callable[[], Tags]:

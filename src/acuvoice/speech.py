@@ -48,7 +48,7 @@ class Speech:
     _lengths: dict[str, int] = field(default_factory=dict)
     _fingerprint: str | None = None
     # The chunks of an MP3 are mixed on threads of their own, all asking for clips.
-    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def description(self) -> str:

@@ -727,11 +727,10 @@ class Limiter:
         if top * _BOUND <= self._threshold:  # NaN compares False: checked below
             return count
         needed = np.zeros(count, dtype=np.float64)
-        if count > 0:
-            peaks, _ = _peak_envelope(buf, count, self._threshold, adapt=False)
-            over = np.flatnonzero(peaks > self._threshold)
-            if over.size:
-                needed[over] = 1.0 - self._threshold / peaks[over].astype(np.float64)
+        peaks, _ = _peak_envelope(buf, count, self._threshold, adapt=False)
+        over = np.flatnonzero(peaks > self._threshold)
+        if over.size:
+            needed[over] = 1.0 - self._threshold / peaks[over].astype(np.float64)
         return needed
 
     def _control(self, needed: F64 | int) -> None:

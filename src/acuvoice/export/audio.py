@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 import numpy as np
 import soundfile as sf
@@ -110,14 +110,13 @@ class SoundfileWriter:
 PIPE_BYTES = 1 << 20
 
 
-def _widen_pipe(stream: object) -> None:
+def _widen_pipe(stream: IO[bytes]) -> None:
     """Make a pipe's kernel buffer :data:`PIPE_BYTES` where the system allows (Linux)."""
-    fileno = getattr(stream, "fileno", None)
-    setpipe = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
-    if fileno is None or setpipe is None:
+    setpipe = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setpipe is None:
         return
     with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep the default
-        fcntl.fcntl(fileno(), setpipe, PIPE_BYTES)
+        fcntl.fcntl(stream.fileno(), setpipe, PIPE_BYTES)
 
 
 class _FfmpegWriter:
@@ -166,6 +165,7 @@ class _FfmpegWriter:
         self.proc = subprocess.Popen(
             args, stdin=subprocess.PIPE, stderr=self.log, preexec_fn=tied_to_parent()
         )
+        assert self.proc.stdin is not None
         _widen_pipe(self.proc.stdin)
 
     def write(self, block: Samples) -> None:
